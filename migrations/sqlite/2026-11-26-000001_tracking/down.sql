@@ -1,0 +1,11 @@
+DROP TABLE run_model_io;
+DROP TABLE input_tags;
+DROP TABLE run_inputs;
+DROP TABLE datasets;
+DROP TABLE latest_metrics;
+DROP TABLE metrics;
+DROP TABLE tags;
+DROP TABLE params;
+DROP TABLE runs;
+DROP TABLE experiment_tags;
+DROP TABLE experiments;

@@ -1,0 +1,177 @@
+//! Request extractors that parse like MLflow's handlers: JSON bodies (content type checked for POST/PUT,
+//! empty body = `{}`, camelCase keys accepted) and snake_case query strings (repeated keys = lists).
+//! Every failure becomes an MLflow error envelope, never a bare actix error page.
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, Method};
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A JSON request body parsed into `T`.
+pub struct Body<T>(pub T);
+
+/// Query-string parameters parsed into `T`.
+pub struct Query<T>(pub T);
+
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Rewrite camelCase keys to snake_case in place, rejecting a body that names one field both ways.
+fn normalize(v: &mut Value) -> ApiResult<()> {
+    match v {
+        Value::Object(map) => {
+            let renames: Vec<(String, String)> = map
+                .keys()
+                .filter(|k| k.chars().any(|c| c.is_ascii_uppercase()))
+                .map(|k| (k.clone(), snake_case(k)))
+                .collect();
+            for (camel, snake) in renames {
+                if map.contains_key(&snake) {
+                    return Err(ApiError::invalid(format!("Request specifies both '{snake}' and '{camel}'")));
+                }
+                if let Some(val) = map.remove(&camel) {
+                    map.insert(snake, val);
+                }
+            }
+            map.values_mut().try_for_each(normalize)
+        }
+        Value::Array(items) => items.iter_mut().try_for_each(normalize),
+        _ => Ok(()),
+    }
+}
+
+/// Turn a serde error into MLflow's "Invalid value … for parameter …" message.
+fn deserialize<T: DeserializeOwned>(v: Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(format!(
+            "Invalid value for parameter '{path}' supplied: {}. See the API docs for more information about request parameters.",
+            e.inner()
+        ))
+    })
+}
+
+/// Parse a JSON body the way `_get_normalized_request_json` does.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let mut v: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?
+    };
+    if let Value::String(inner) = &v {
+        // Old clients send a JSON string that holds the JSON object.
+        v = serde_json::from_str(inner).map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?;
+    }
+    if v.is_null() {
+        v = Value::Object(Map::new());
+    }
+    if !v.is_object() {
+        return Err(ApiError::invalid("Request body must be a JSON object."));
+    }
+    normalize(&mut v)?;
+    deserialize(v)
+}
+
+/// Parse a query string: snake_case names only, a repeated key becomes a list.
+pub fn parse_query<T: DeserializeOwned>(qs: &str) -> ApiResult<T> {
+    let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(qs)
+        .map_err(|e| ApiError::invalid(format!("Malformed query string: {e}")))?
+        .into_inner();
+    let mut map = Map::new();
+    for (k, val) in pairs {
+        match map.get_mut(&k) {
+            Some(Value::Array(items)) => items.push(Value::String(val)),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, Value::String(val)]);
+            }
+            None => {
+                map.insert(k, Value::String(val));
+            }
+        }
+    }
+    deserialize(Value::Object(map))
+}
+
+fn json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let needs_json = matches!(*req.method(), Method::POST | Method::PUT);
+        let ct_ok = json_content_type(req);
+        let body = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if needs_json && !ct_ok {
+                return Err(ApiError::invalid("Bad Request. Content-Type must be one of ['application/json']."));
+            }
+            let bytes = body.await.map_err(|e| ApiError::invalid(format!("Could not read the request body: {e}")))?;
+            parse_body(&bytes).map(Body)
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, Default)]
+    #[serde(default)]
+    struct R {
+        run_id: Option<String>,
+        #[serde(deserialize_with = "crate::types::de::string_list")]
+        run_ids: Vec<String>,
+    }
+
+    #[test]
+    fn camel_case_and_conflicts() {
+        let r: R = parse_body(br#"{"runId":"a"}"#).unwrap_or_default();
+        assert_eq!(r.run_id.as_deref(), Some("a"));
+        assert!(parse_body::<R>(br#"{"runId":"a","run_id":"b"}"#).is_err());
+        assert!(parse_body::<R>(b"").is_ok());
+        assert!(parse_body::<R>(b"{bad").is_err());
+        assert!(parse_body::<R>(b"[1]").is_err());
+    }
+
+    #[test]
+    fn query_lists() {
+        let r: R = parse_query("run_ids=a&run_ids=b&run_id=x").unwrap_or_default();
+        assert_eq!(r.run_ids, vec!["a", "b"]);
+        let r: R = parse_query("run_ids=a").unwrap_or_default();
+        assert_eq!(r.run_ids, vec!["a"]);
+        let r: R = parse_query("runId=a").unwrap_or_default();
+        assert_eq!(r.run_id, None);
+    }
+}

@@ -1,0 +1,35 @@
+//! `/health`, `/version` and `server-info`.
+
+use actix_web::HttpResponse;
+
+use super::json;
+use crate::error::ApiResult;
+
+/// The MLflow version Harvester speaks; the client parses `/version` to pick its tracing path.
+pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
+
+#[utoipa::path(get, path = "/health", tag = "server", responses((status = 200, description = "OK", body = String)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("OK")
+}
+
+#[utoipa::path(get, path = "/version", tag = "server", responses((status = 200, description = "MLflow version served", body = String)))]
+pub async fn version() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(MLFLOW_COMPAT_VERSION)
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ServerInfo {
+    pub store_type: String,
+    pub workspaces_enabled: bool,
+    pub harvester_version: String,
+}
+
+#[utoipa::path(get, path = "/api/3.0/mlflow/server-info", tag = "server", responses((status = 200, body = ServerInfo)))]
+pub async fn server_info() -> ApiResult<HttpResponse> {
+    json(&ServerInfo {
+        store_type: "SqlStore".into(),
+        workspaces_enabled: false,
+        harvester_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}

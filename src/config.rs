@@ -1,0 +1,158 @@
+//! Configuration: `mlflow server`'s flag names, `MLFLOW_*` environment variables and defaults (§9).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "harvester", version, about = "MLflow-compatible tracking and model-registry server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the tracking server (the same flags as `mlflow server`).
+    Server(ServerConfig),
+    /// Print the OpenAPI document generated from the code (committed as api-spec/openapi.json).
+    DumpOpenapi,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(disable_help_flag = true)]
+pub struct ServerConfig {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Tracking store: `sqlite:///<path>` or `postgresql://user:pass@host:port/db`.
+    #[arg(long, env = "MLFLOW_BACKEND_STORE_URI", default_value = "sqlite:///mlflow.db")]
+    pub backend_store_uri: String,
+
+    /// Registry store; Harvester keeps the registry in the backend store, so this must be unset or equal.
+    #[arg(long, env = "MLFLOW_REGISTRY_STORE_URI")]
+    pub registry_store_uri: Option<String>,
+
+    /// Root for new experiments' artifact locations.
+    #[arg(long, env = "MLFLOW_DEFAULT_ARTIFACT_ROOT")]
+    pub default_artifact_root: Option<String>,
+
+    /// Serve artifacts through the mlflow-artifacts proxy (the default).
+    #[arg(long, env = "MLFLOW_SERVE_ARTIFACTS", default_value_t = true, overrides_with = "no_serve_artifacts")]
+    pub serve_artifacts: bool,
+
+    /// Disable the mlflow-artifacts proxy.
+    #[arg(long, overrides_with = "serve_artifacts")]
+    pub no_serve_artifacts: bool,
+
+    /// Where proxied artifacts are stored.
+    #[arg(long, env = "MLFLOW_ARTIFACTS_DESTINATION", default_value = "./mlartifacts")]
+    pub artifacts_destination: String,
+
+    /// Serve only the artifact routes.
+    #[arg(long, env = "MLFLOW_ARTIFACTS_ONLY", default_value_t = false)]
+    pub artifacts_only: bool,
+
+    /// Address to listen on.
+    #[arg(short = 'h', long, env = "MLFLOW_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(short = 'p', long, env = "MLFLOW_PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// HTTP worker threads.
+    #[arg(short = 'w', long, env = "MLFLOW_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+
+    /// Prefix for every route (must start with `/` and not end with `/`).
+    #[arg(long, env = "MLFLOW_STATIC_PREFIX")]
+    pub static_prefix: Option<String>,
+
+    /// Database connections per pool.
+    #[arg(long, env = "HARVESTER_DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+
+    /// Maximum JSON request body, in bytes.
+    #[arg(long, env = "HARVESTER_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    /// Defaults as parsed from no arguments and no environment (used by tests).
+    pub fn for_store(uri: &str) -> ServerConfig {
+        let mut c = ServerConfig::parse_from_env_free();
+        c.backend_store_uri = uri.to_string();
+        c
+    }
+
+    fn parse_from_env_free() -> ServerConfig {
+        ServerConfig {
+            help: None,
+            backend_store_uri: "sqlite:///mlflow.db".into(),
+            registry_store_uri: None,
+            default_artifact_root: None,
+            serve_artifacts: true,
+            no_serve_artifacts: false,
+            artifacts_destination: "./mlartifacts".into(),
+            artifacts_only: false,
+            host: "127.0.0.1".into(),
+            port: 5000,
+            workers: 4,
+            static_prefix: None,
+            db_pool_size: 10,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+
+    pub fn serves_artifacts(&self) -> bool {
+        self.serve_artifacts && !self.no_serve_artifacts
+    }
+
+    /// The artifact root for new experiments, as `mlflow server` derives it.
+    pub fn artifact_root(&self) -> String {
+        match &self.default_artifact_root {
+            Some(r) => normalize_location(r),
+            None if self.serves_artifacts() => "mlflow-artifacts:/".into(),
+            None => normalize_location("./mlruns"),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(p) = &self.static_prefix {
+            if !p.starts_with('/') || p.ends_with('/') {
+                return Err(format!("--static-prefix must start with '/' and not end with '/': '{p}'"));
+            }
+        }
+        if let Some(r) = &self.registry_store_uri {
+            if r != &self.backend_store_uri {
+                return Err("--registry-store-uri must equal --backend-store-uri: the registry lives in the backend store".into());
+            }
+        }
+        crate::db::parse_store_uri(&self.backend_store_uri).map(|_| ())
+    }
+}
+
+/// A location without a scheme is a local path and becomes an absolute `file://` URI.
+pub fn normalize_location(loc: &str) -> String {
+    if loc.contains(":/") || loc.starts_with("mlflow-artifacts:") {
+        return loc.to_string();
+    }
+    let p = PathBuf::from(loc);
+    let abs = if p.is_absolute() { p } else { std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p) };
+    let mut s = abs.to_string_lossy().replace("/./", "/");
+    if s.ends_with("/.") {
+        s.truncate(s.len() - 2);
+    }
+    format!("file://{s}")
+}
+
+/// `append_to_uri_path`: join a child onto a URI with exactly one slash.
+pub fn append_to_uri(base: &str, child: &str) -> String {
+    if base.ends_with('/') {
+        format!("{base}{child}")
+    } else {
+        format!("{base}/{child}")
+    }
+}

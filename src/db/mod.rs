@@ -1,0 +1,233 @@
+//! Database access: one pool enum over SQLite and PostgreSQL, chosen from the backend-store URI.
+//!
+//! Generic diesel code is written once and expanded for each backend by [`db_read!`] and [`db_write!`]
+//! (the vaultwarden pattern). SQLite writes are serialised in-process and use `BEGIN IMMEDIATE`, so
+//! concurrent writers queue instead of failing with "database is locked".
+
+pub mod models;
+pub mod schema;
+
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiResult;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+/// Which SQL dialect a pool speaks; the search SQL builder needs it for placeholders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub enum Conn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>, Option<MutexGuard<'static, ()>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+#[derive(Clone)]
+enum PoolKind {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// The shared database handle (cheap to clone).
+#[derive(Clone)]
+pub struct Db {
+    pool: PoolKind,
+    write_lock: &'static Mutex<()>,
+    pub dialect: Dialect,
+}
+
+/// A backend-store URI resolved to a concrete connection target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    Sqlite(String),
+    Postgres(String),
+}
+
+/// Parse an MLflow-style backend store URI (`sqlite:///path.db`, `postgresql://…`, `postgresql+psycopg2://…`).
+pub fn parse_store_uri(uri: &str) -> Result<StoreTarget, String> {
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| format!("Invalid backend store URI '{uri}': expected sqlite:///<path> or postgresql://…"))?;
+    let base = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+    match base.as_str() {
+        "sqlite" => {
+            // sqlite:///relative.db -> "relative.db"; sqlite:////abs.db -> "/abs.db"; sqlite:// -> memory
+            let path = rest.strip_prefix('/').unwrap_or(rest);
+            if path.is_empty() || path == ":memory:" {
+                Ok(StoreTarget::Sqlite(format!(
+                    "file:harvester-{}?mode=memory&cache=shared",
+                    uuid::Uuid::new_v4().simple()
+                )))
+            } else {
+                Ok(StoreTarget::Sqlite(path.to_string()))
+            }
+        }
+        "postgresql" | "postgres" => Ok(StoreTarget::Postgres(format!("postgresql://{rest}"))),
+        other => Err(format!(
+            "Invalid backend store URI '{uri}': unsupported scheme '{other}'. Supported schemes: sqlite, postgresql"
+        )),
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -16000;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Db {
+    /// Open the pool for `uri` and run the embedded migrations for its backend.
+    pub fn connect(uri: &str, pool_size: u32) -> Result<Db, String> {
+        match parse_store_uri(uri)? {
+            StoreTarget::Sqlite(path) => {
+                let manager = ConnectionManager::<SqliteConnection>::new(path.clone());
+                let pool = Pool::builder()
+                    .max_size(pool_size.max(2))
+                    .connection_timeout(Duration::from_secs(30))
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(manager)
+                    .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
+                let mut conn = pool.get().map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(|e| format!("SQLite migrations failed: {e}"))?;
+                // One in-process writer lock per database file, leaked once for a 'static guard.
+                let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+                Ok(Db { pool: PoolKind::Sqlite(pool), write_lock, dialect: Dialect::Sqlite })
+            }
+            StoreTarget::Postgres(url) => {
+                let manager = ConnectionManager::<PgConnection>::new(url.clone());
+                let pool = Pool::builder()
+                    .max_size(pool_size.max(2))
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)
+                    .map_err(|e| format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url)))?;
+                let mut conn =
+                    pool.get().map_err(|e| format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url)))?;
+                conn.run_pending_migrations(PG_MIGRATIONS)
+                    .map_err(|e| format!("PostgreSQL migrations failed: {e}"))?;
+                let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+                Ok(Db { pool: PoolKind::Postgres(pool), write_lock, dialect: Dialect::Postgres })
+            }
+        }
+    }
+
+    /// A connection for reading.
+    pub fn read(&self) -> ApiResult<Conn> {
+        Ok(match &self.pool {
+            PoolKind::Sqlite(p) => Conn::Sqlite(p.get()?, None),
+            PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
+        })
+    }
+
+    /// A connection for writing; on SQLite it also holds the in-process writer lock.
+    pub fn write(&self) -> ApiResult<Conn> {
+        Ok(match &self.pool {
+            PoolKind::Sqlite(p) => {
+                let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                Conn::Sqlite(p.get()?, Some(guard))
+            }
+            PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
+        })
+    }
+
+    /// Durability settings, for logs and benchmarks.
+    pub fn describe(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite (journal_mode=WAL, synchronous=FULL)".into(),
+            Dialect::Postgres => "postgresql".into(),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Run `$body` with `$conn: &mut <backend connection>` for whichever backend the pool holds.
+#[macro_export]
+macro_rules! db_read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db.read()? {
+            $crate::db::Conn::Sqlite(mut pooled, _) => {
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::db::Conn::Postgres(mut pooled) => {
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Run `$body` inside a write transaction (`BEGIN IMMEDIATE` on SQLite); it must return `ApiResult<T>`.
+#[macro_export]
+macro_rules! db_write {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db.write()? {
+            $crate::db::Conn::Sqlite(mut pooled, _guard) => {
+                pooled.immediate_transaction(|$conn| -> $crate::error::ApiResult<_> { $body })
+            }
+            $crate::db::Conn::Postgres(mut pooled) => {
+                diesel::Connection::transaction(&mut *pooled, |$conn| -> $crate::error::ApiResult<_> { $body })
+            }
+        }
+    };
+}
+
+
+/// Load rows of `$row` (a `QueryableByName`) from a [`crate::search::SqlBuf`] built at run time.
+#[macro_export]
+macro_rules! load_dynamic {
+    ($conn:expr, $row:ty, $buf:expr) => {{
+        let q = $crate::bind_dynamic!($buf);
+        diesel::RunQueryDsl::load::<$row>(q, $conn)
+    }};
+}
+
+/// Execute a [`crate::search::SqlBuf`] built at run time; returns the affected row count.
+#[macro_export]
+macro_rules! execute_dynamic {
+    ($conn:expr, $buf:expr) => {{
+        let q = $crate::bind_dynamic!($buf);
+        diesel::RunQueryDsl::execute(q, $conn)
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! bind_dynamic {
+    ($buf:expr) => {{
+        let mut q = diesel::sql_query($buf.sql.clone()).into_boxed();
+        for b in &$buf.binds {
+            q = match b {
+                $crate::search::Bind::Text(s) => q.bind::<diesel::sql_types::Text, _>(s.clone()),
+                $crate::search::Bind::OptText(s) => q.bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(s.clone()),
+                $crate::search::Bind::Int(i) => q.bind::<diesel::sql_types::BigInt, _>(*i),
+                $crate::search::Bind::Float(f) => q.bind::<diesel::sql_types::Double, _>(*f),
+            };
+        }
+        q
+    }};
+}

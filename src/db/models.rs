@@ -1,0 +1,129 @@
+//! Database rows (`Queryable`/`Insertable`), kept apart from the wire types in `crate::types`.
+
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = experiments)]
+pub struct ExperimentRow {
+    pub experiment_id: i64,
+    pub name: String,
+    pub artifact_location: String,
+    pub lifecycle_stage: String,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = experiments)]
+pub struct NewExperiment<'a> {
+    pub name: &'a str,
+    pub artifact_location: &'a str,
+    pub lifecycle_stage: &'a str,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = experiment_tags)]
+pub struct ExperimentTagRow {
+    pub experiment_id: i64,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = runs)]
+pub struct RunRow {
+    pub run_uuid: String,
+    pub experiment_id: i64,
+    pub name: String,
+    pub user_id: String,
+    pub status: String,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub deleted_time: Option<i64>,
+    pub lifecycle_stage: String,
+    pub artifact_uri: String,
+}
+
+/// A (run, key, value) row: params and run tags share this shape.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[diesel(table_name = params)]
+pub struct ParamRow {
+    pub run_uuid: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tags)]
+pub struct TagRow {
+    pub run_uuid: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = metrics)]
+pub struct MetricRow {
+    pub run_uuid: String,
+    pub key: String,
+    pub timestamp: i64,
+    pub step: i64,
+    pub value: f64,
+    pub is_nan: i32,
+    pub model_id: Option<String>,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = latest_metrics)]
+pub struct LatestMetricRow {
+    pub run_uuid: String,
+    pub key: String,
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+    pub is_nan: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = datasets)]
+pub struct DatasetRow {
+    pub dataset_uuid: String,
+    pub experiment_id: i64,
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    pub schema: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_inputs)]
+pub struct RunInputRow {
+    pub run_uuid: String,
+    pub dataset_uuid: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = input_tags)]
+pub struct InputTagRow {
+    pub run_uuid: String,
+    pub dataset_uuid: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_model_io)]
+pub struct RunModelIoRow {
+    pub run_uuid: String,
+    pub direction: String,
+    pub model_id: String,
+    pub step: i64,
+}

@@ -1,0 +1,11 @@
+//! Harvester: an MLflow-compatible tracking server (library half, shared by `main` and the tests).
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod search;
+pub mod server;
+pub mod service;
+pub mod types;

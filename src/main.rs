@@ -1,0 +1,43 @@
+//! `harvester` binary: parse flags, set up logging, run the server.
+
+use clap::Parser;
+use harvester::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if std::env::var("LOG_FORMAT").map(|v| v == "json").unwrap_or(false) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::DumpOpenapi => {
+            print!("{}", harvester::openapi::spec_json());
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Server(config) => {
+            init_logging();
+            let state = match harvester::server::build_state(config) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("cannot start: {e}");
+                    eprintln!("harvester: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            match actix_web::rt::System::new().block_on(harvester::server::run(state)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("harvester: {e}");
+                    std::process::ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Search: the shared filter/`order_by` parser ([`parse`]) and the SQL builder ([`sql`]) driven by a
+//! per-entity [`Target`] description, so runs, experiments and (later) registry searches share one code path.
+
+pub mod parse;
+pub mod sql;
+pub mod targets;
+
+use base64::Engine;
+
+use crate::error::{ApiError, ApiResult};
+
+pub use sql::{Bind, SqlBuf};
+
+/// Kind of an attribute column, as the grammar sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrKind {
+    /// String attribute compared with `= != LIKE ILIKE` (and `IN` where allowed).
+    Str,
+    /// Numeric attribute compared with `= != < <= > >=`.
+    Num,
+    /// A string on the wire stored as an integer column (experiment ids).
+    IntId,
+}
+
+/// One searchable attribute: the names a user may write, and the column it maps to.
+#[derive(Debug)]
+pub struct Attr {
+    pub names: &'static [&'static str],
+    pub column: &'static str,
+    pub kind: AttrKind,
+    pub allow_in: bool,
+    pub orderable: bool,
+}
+
+/// A key/value side table (metrics, params, tags) reached through a foreign key.
+#[derive(Debug)]
+pub struct KeyValue {
+    pub prefixes: &'static [&'static str],
+    pub label: &'static str,
+    pub table: &'static str,
+    pub fk: &'static str,
+    pub numeric: bool,
+    pub null_ops: bool,
+    pub orderable: bool,
+}
+
+/// Everything the builder needs to know about one searchable entity.
+#[derive(Debug)]
+pub struct Target {
+    pub table: &'static str,
+    pub id: &'static str,
+    pub attr_prefixes: &'static [&'static str],
+    pub attrs: &'static [Attr],
+    pub kvs: &'static [KeyValue],
+    pub datasets: bool,
+    /// Used only when the request gives no `order_by`.
+    pub default_order: &'static [(&'static str, bool)],
+    /// Appended whenever the column is not ordered on already (tie-breakers).
+    pub always_order: &'static [(&'static str, bool)],
+}
+
+/// Offset page tokens, wire-compatible with MLflow's base64 `{"offset": N}`.
+pub fn encode_page_token(offset: i64) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{{\"offset\": {offset}}}"))
+}
+
+pub fn decode_page_token(token: Option<&str>) -> ApiResult<i64> {
+    let token = match token {
+        None | Some("") => return Ok(0),
+        Some(t) => t,
+    };
+    let bad = || ApiError::invalid(format!("Invalid page token, could not base64-decode or parse: '{token}'"));
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(token.trim()))
+        .map_err(|_| bad())?;
+    let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let offset = v.get("offset").and_then(|o| o.as_i64()).ok_or_else(|| {
+        ApiError::invalid(format!("Invalid page token, parsed value does not contain an 'offset' field: '{token}'"))
+    })?;
+    if offset < 0 {
+        return Err(bad());
+    }
+    Ok(offset)
+}

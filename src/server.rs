@@ -1,0 +1,65 @@
+//! The one app factory shared by `main` and the tests, and the server runner.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::config::ServerConfig;
+use crate::db::Db;
+use crate::service::AppState;
+
+/// Open the database and build the shared state (migrations run here).
+pub fn build_state(config: ServerConfig) -> Result<AppState, String> {
+    config.validate()?;
+    let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
+    let state = AppState::new(db, config);
+    crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
+    Ok(state)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(api::health::health))
+        .route("/version", web::get().to(api::health::version))
+        .route("/api/3.0/mlflow/server-info", web::get().to(api::health::server_info))
+        .route("/ajax-api/3.0/mlflow/server-info", web::get().to(api::health::server_info))
+        .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
+        .service(web::scope("/ajax-api/2.0/mlflow").configure(api::ajax_only_routes).configure(api::mlflow_routes));
+}
+
+/// Build the actix `App` with every route, under `--static-prefix` when one is set.
+pub fn create_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    let prefix = state.config.static_prefix.clone().unwrap_or_default();
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(limit))
+        .service(web::scope(&prefix).configure(routes))
+}
+
+/// Run the HTTP server until it is stopped.
+pub async fn run(state: AppState) -> std::io::Result<()> {
+    let cfg = state.config.clone();
+    tracing::info!(
+        store = %state.db.describe(),
+        artifact_root = %state.artifact_root,
+        "Harvester listening on http://{}:{}",
+        cfg.host,
+        cfg.port
+    );
+    HttpServer::new(move || create_app(state.clone()))
+        .workers(cfg.workers.max(1))
+        .bind((cfg.host.as_str(), cfg.port))?
+        .run()
+        .await
+}

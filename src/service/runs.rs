@@ -1,0 +1,340 @@
+//! Runs: lifecycle, params, metrics, tags, batches, inputs/outputs and search (§3.2, §7.1).
+
+use diesel::prelude::*;
+
+use super::names::random_run_name;
+use super::run_data::{info, RunReader};
+use super::run_writes::{metric_row, RunWriter};
+use super::validation::{self as v, truncate, validate_key};
+use super::{now_ms, AppState};
+use crate::config::append_to_uri;
+use crate::db::models::{DatasetRow, ParamRow, RunInputRow, RunRow, TagRow};
+use crate::db::schema::{datasets, run_inputs, runs, tags};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::search::sql::batch_insert;
+use crate::search::{self, parse, targets, Bind, SqlBuf};
+use crate::types::entities::{Run, RunInfo};
+use crate::types::requests::*;
+use crate::{db_read, db_write, execute_dynamic, load_dynamic};
+
+const RUN_NAME_TAG: &str = "mlflow.runName";
+const RUN_STATUSES: &[&str] = &["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
+
+fn tag_row(run_uuid: &str, key: &str, value: &str) -> ApiResult<TagRow> {
+    validate_key("tag", key)?;
+    Ok(TagRow { run_uuid: run_uuid.into(), key: key.into(), value: truncate(value, v::MAX_TAG_VAL_LENGTH) })
+}
+
+fn param_row(run_uuid: &str, key: &str, value: &str) -> ApiResult<ParamRow> {
+    validate_key("param", key)?;
+    Ok(ParamRow { run_uuid: run_uuid.into(), key: key.into(), value: truncate(value, v::MAX_PARAM_VAL_LENGTH) })
+}
+
+pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
+    let exp_id = match req.experiment_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => v::parse_experiment_id(id)?,
+        None => {
+            return Err(ApiError::new(ErrorCode::BAD_REQUEST, "Missing value for required parameter 'experiment_id'."))
+        }
+    };
+    let tag_name = req.tags.iter().find(|t| t.key.as_deref() == Some(RUN_NAME_TAG)).and_then(|t| t.value.clone());
+    let run_name = match (req.run_name.as_deref().filter(|s| !s.is_empty()), tag_name.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid(format!(
+                "Both 'run_name' parameter and 'mlflow.runName' tag are specified, but with different values \
+                 (run_name='{a}', mlflow.runName='{b}')."
+            )))
+        }
+        (Some(a), _) => a.to_string(),
+        (None, Some(b)) if !b.is_empty() => b.to_string(),
+        _ => random_run_name(),
+    };
+    let run_uuid = uuid::Uuid::new_v4().simple().to_string();
+    let mut tag_rows = Vec::with_capacity(req.tags.len() + 1);
+    for t in &req.tags {
+        tag_rows.push(tag_row(&run_uuid, required(&t.key, "tags.key")?, t.value.as_deref().unwrap_or(""))?);
+    }
+    if tag_name.is_none() {
+        tag_rows.push(tag_row(&run_uuid, RUN_NAME_TAG, &run_name)?);
+    }
+    let run = db_write!(st.db, |conn| {
+        let exp = active_experiment!(conn, exp_id)?;
+        let row = RunRow {
+            run_uuid: run_uuid.clone(),
+            experiment_id: exp_id,
+            name: run_name.clone(),
+            user_id: req.user_id.clone().unwrap_or_default(),
+            status: "RUNNING".into(),
+            start_time: req.start_time.unwrap_or(0),
+            end_time: None,
+            deleted_time: None,
+            lifecycle_stage: "active".into(),
+            artifact_uri: append_to_uri(&append_to_uri(&exp.artifact_location, &run_uuid), "artifacts"),
+        };
+        diesel::insert_into(runs::table).values(&row).execute(conn)?;
+        conn.write_tags(&run_uuid, tag_rows.clone())?;
+        let mut out = conn.load_runs(vec![row])?;
+        out.pop().ok_or_else(|| ApiError::internal("run vanished after insert"))
+    })?;
+    tracing::debug!(run.id = %run_uuid, experiment.id = exp_id, "run created");
+    Ok(run)
+}
+
+pub fn get(st: &AppState, run_id: &str) -> ApiResult<Run> {
+    db_read!(st.db, |conn| {
+        let row = conn.run_row(run_id)?;
+        let mut out = conn.load_runs(vec![row])?;
+        out.pop().ok_or_else(|| super::run_data::run_not_found(run_id))
+    })
+}
+
+pub fn update(st: &AppState, req: &UpdateRun) -> ApiResult<RunInfo> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    // Unknown status names are ignored, as protobuf parsing leaves the field unset.
+    let status = req.status.as_deref().map(str::to_ascii_uppercase).filter(|s| RUN_STATUSES.contains(&s.as_str()));
+    let name = req.run_name.clone().filter(|n| !n.is_empty());
+    db_write!(st.db, |conn| {
+        let mut row = conn.active_run_row(&run_id)?;
+        if let Some(s) = &status {
+            row.status = s.clone();
+        }
+        if let Some(t) = req.end_time {
+            row.end_time = Some(t);
+        }
+        if let Some(n) = &name {
+            row.name = n.clone();
+            conn.write_tags(&run_id, vec![tag_row(&run_id, RUN_NAME_TAG, n)?])?;
+        }
+        diesel::update(runs::table.find(&run_id))
+            .set((runs::status.eq(&row.status), runs::end_time.eq(row.end_time), runs::name.eq(&row.name)))
+            .execute(conn)?;
+        Ok(info(&row))
+    })
+}
+
+pub fn set_deleted(st: &AppState, run_id: &str, deleted: bool) -> ApiResult<()> {
+    let (stage, when) = if deleted { ("deleted", Some(now_ms())) } else { ("active", None) };
+    db_write!(st.db, |conn| {
+        conn.run_row(run_id)?;
+        diesel::update(runs::table.find(run_id))
+            .set((runs::lifecycle_stage.eq(stage), runs::deleted_time.eq(when)))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn log_metric(st: &AppState, req: &LogMetric) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    let key = required(&req.key, "key")?;
+    let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
+    let ts = req.timestamp.ok_or_else(|| ApiError::missing("timestamp"))?;
+    validate_key("metric", key)?;
+    let mut row = metric_row(run_id, key.to_string(), value, ts, req.step.unwrap_or(0));
+    row.model_id = req.model_id.clone().filter(|s| !s.is_empty());
+    row.dataset_name = req.dataset_name.clone().filter(|s| !s.is_empty());
+    row.dataset_digest = req.dataset_digest.clone().filter(|s| !s.is_empty());
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.write_metrics(run_id, vec![row.clone()])
+    })
+}
+
+pub fn log_param(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    let row = param_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.write_params(run_id, vec![row.clone()])
+    })
+}
+
+pub fn set_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    let row = tag_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.write_tags(run_id, vec![row.clone()])
+    })
+}
+
+pub fn delete_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    let key = required(&req.key, "key")?;
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        let n = diesel::delete(tags::table.filter(tags::run_uuid.eq(run_id).and(tags::key.eq(key)))).execute(conn)?;
+        if n == 0 {
+            return Err(ApiError::not_found(format!("No tag with name: {key} in run with id {run_id}")));
+        }
+        Ok(())
+    })
+}
+
+fn check_batch_limits(req: &LogBatch) -> ApiResult<()> {
+    let (m, p, t) = (req.metrics.len(), req.params.len(), req.tags.len());
+    let limit = |what: &str, n: usize, max: usize| {
+        ApiError::invalid(format!(
+            "A batch logging request can contain at most {max} {what}. Got {n} {what}. Please split up {what} \
+             across multiple requests and try again."
+        ))
+    };
+    if m > v::MAX_METRICS_PER_BATCH {
+        return Err(limit("metrics", m, v::MAX_METRICS_PER_BATCH));
+    }
+    if p > v::MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit("params", p, v::MAX_PARAMS_TAGS_PER_BATCH));
+    }
+    if t > v::MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(limit("tags", t, v::MAX_PARAMS_TAGS_PER_BATCH));
+    }
+    if m + p + t > v::MAX_ENTITIES_PER_BATCH {
+        return Err(limit("entities", m + p + t, v::MAX_ENTITIES_PER_BATCH));
+    }
+    Ok(())
+}
+
+pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    v::validate_run_id(run_id)?;
+    check_batch_limits(req)?;
+    let mut params = Vec::with_capacity(req.params.len());
+    for (i, p) in req.params.iter().enumerate() {
+        let key = required(&p.key, &format!("params[{i}].key"))?;
+        params.push(param_row(run_id, key, p.value.as_deref().unwrap_or(""))?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let dups: Vec<&str> = params.iter().filter(|p| !seen.insert(p.key.as_str())).map(|p| p.key.as_str()).collect();
+    if !dups.is_empty() {
+        return Err(ApiError::invalid(format!("Duplicate parameter keys have been submitted: {dups:?}. Please ensure the request contains only one param value per param key.")));
+    }
+    let mut metrics = Vec::with_capacity(req.metrics.len());
+    for (i, m) in req.metrics.iter().enumerate() {
+        let key = required(&m.key, &format!("metrics[{i}].key"))?;
+        let value = m.value.ok_or_else(|| ApiError::missing(&format!("metrics[{i}].value")))?;
+        let ts = m.timestamp.ok_or_else(|| ApiError::missing(&format!("metrics[{i}].timestamp")))?;
+        validate_key("metric", key)?;
+        let mut row = metric_row(run_id, key.to_string(), value, ts, m.step.unwrap_or(0));
+        row.model_id = m.model_id.clone().filter(|s| !s.is_empty());
+        row.dataset_name = m.dataset_name.clone().filter(|s| !s.is_empty());
+        row.dataset_digest = m.dataset_digest.clone().filter(|s| !s.is_empty());
+        metrics.push(row);
+    }
+    let mut tag_rows = Vec::with_capacity(req.tags.len());
+    for (i, t) in req.tags.iter().enumerate() {
+        tag_rows.push(tag_row(run_id, required(&t.key, &format!("tags[{i}].key"))?, t.value.as_deref().unwrap_or(""))?);
+    }
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.write_params(run_id, params.clone())?;
+        conn.write_metrics(run_id, metrics.clone())?;
+        conn.write_tags(run_id, tag_rows.clone())
+    })
+}
+
+pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    v::validate_run_id(run_id)?;
+    let mut inputs = Vec::new();
+    for (i, d) in req.datasets.iter().enumerate() {
+        let ds = d.dataset.as_ref().ok_or_else(|| ApiError::missing(&format!("datasets[{i}].dataset")))?;
+        for (field, val) in [("name", &ds.name), ("digest", &ds.digest), ("source_type", &ds.source_type), ("source", &ds.source)] {
+            required(val, &format!("datasets[{i}].dataset.{field}"))?;
+        }
+        let name = ds.name.clone().unwrap_or_default();
+        let digest = ds.digest.clone().unwrap_or_default();
+        if name.chars().count() > 500 || digest.chars().count() > 36 {
+            return Err(ApiError::invalid("Dataset name must be at most 500 characters and digest at most 36."));
+        }
+        for t in &d.tags {
+            let (k, val) = (t.key.as_str(), t.value.as_str());
+            if k.chars().count() > 255 || val.chars().count() > 500 {
+                return Err(ApiError::invalid("Input tag keys must be at most 255 and values at most 500 characters."));
+            }
+        }
+        inputs.push((ds.clone(), d.tags.clone()));
+    }
+    let models: Vec<String> = req.models.iter().map(|m| m.model_id.clone()).collect();
+    db_write!(st.db, |conn| {
+        let run = conn.active_run_row(run_id)?;
+        for (ds, dtags) in &inputs {
+            let (name, digest) = (ds.name.clone().unwrap_or_default(), ds.digest.clone().unwrap_or_default());
+            let existing: Option<String> = datasets::table
+                .filter(datasets::experiment_id.eq(run.experiment_id).and(datasets::name.eq(&name)).and(datasets::digest.eq(&digest)))
+                .select(datasets::dataset_uuid)
+                .first(conn)
+                .optional()?;
+            let dataset_uuid = match existing {
+                Some(u) => u,
+                None => {
+                    let row = DatasetRow {
+                        dataset_uuid: uuid::Uuid::new_v4().simple().to_string(),
+                        experiment_id: run.experiment_id,
+                        name,
+                        digest,
+                        source_type: ds.source_type.clone().unwrap_or_default(),
+                        source: ds.source.clone().unwrap_or_default(),
+                        schema: ds.schema.clone(),
+                        profile: ds.profile.clone(),
+                    };
+                    diesel::insert_into(datasets::table).values(&row).execute(conn)?;
+                    row.dataset_uuid
+                }
+            };
+            let link = RunInputRow { run_uuid: run_id.to_string(), dataset_uuid: dataset_uuid.clone() };
+            diesel::insert_into(run_inputs::table).values(&link).on_conflict_do_nothing().execute(conn)?;
+            let trows = dtags
+                .iter()
+                .map(|t| vec![Bind::Text(run_id.into()), Bind::Text(dataset_uuid.clone()), Bind::Text(t.key.clone()), Bind::Text(t.value.clone())])
+                .collect();
+            let cols = ["run_uuid", "dataset_uuid", "key", "value"];
+            for buf in batch_insert(st.db.dialect, "input_tags", &cols, trows, "ON CONFLICT DO NOTHING") {
+                execute_dynamic!(conn, buf)?;
+            }
+        }
+        conn.link_models(run_id, "input", models.iter().map(|m| (m.clone(), 0)).collect())
+    })
+}
+
+pub fn log_outputs(st: &AppState, req: &LogOutputs) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    if req.models.is_empty() {
+        return Err(ApiError::missing("models"));
+    }
+    let models: Vec<(String, i64)> = req.models.iter().map(|m| (m.model_id.clone(), m.step)).collect();
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.link_models(run_id, "output", models.clone())
+    })
+}
+
+pub fn search(st: &AppState, req: &SearchRuns) -> ApiResult<(Vec<Run>, Option<String>)> {
+    let max = v::search_max_results(req.max_results, v::SEARCH_MAX_RESULTS_DEFAULT, v::SEARCH_MAX_RESULTS_THRESHOLD)?;
+    let offset = search::decode_page_token(req.page_token.as_deref())?;
+    let filter = parse::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let order: Vec<parse::OrderItem> =
+        req.order_by.iter().filter(|o| !o.trim().is_empty()).map(|o| parse::parse_order_by(o)).collect::<Result<_, _>>()?;
+    let exp_ids: Vec<Bind> =
+        req.experiment_ids.iter().map(|e| v::parse_experiment_id(e).map(Bind::Int)).collect::<Result<_, _>>()?;
+    if exp_ids.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut buf = SqlBuf::new(st.db.dialect);
+    buf.push("SELECT runs.* FROM runs WHERE runs.experiment_id IN ").bind_list(exp_ids);
+    if let Some(stage) = v::lifecycle_filter(req.run_view_type.as_deref()) {
+        buf.push(" AND runs.lifecycle_stage = ").bind(Bind::Text(stage.into()));
+    }
+    search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
+    search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;
+    buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
+    let mut runs_out = db_read!(st.db, |conn| {
+        let rows: Vec<RunRow> = load_dynamic!(conn, RunRow, buf)?;
+        conn.load_runs(rows)?
+    });
+    let next = if runs_out.len() as i64 > max {
+        runs_out.truncate(max as usize);
+        Some(search::encode_page_token(offset + max))
+    } else {
+        None
+    };
+    Ok((runs_out, next))
+}

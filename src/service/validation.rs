@@ -1,0 +1,128 @@
+//! MLflow's validation limits and key rules (`mlflow/utils/validation.py`, §3.3 of the contract).
+
+use crate::error::{ApiError, ApiResult};
+
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
+pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
+pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
+pub const MAX_TAG_VAL_LENGTH: usize = 8000;
+pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 20000;
+pub const SEARCH_MAX_RESULTS_DEFAULT: i64 = 1000;
+pub const SEARCH_MAX_RESULTS_THRESHOLD: i64 = 50000;
+pub const GET_METRIC_HISTORY_MAX_RESULTS: i64 = 25000;
+
+/// Validate a metric, param or tag key: the character rule and the normpath rule.
+pub fn validate_key(kind: &str, key: &str) -> ApiResult<()> {
+    let label = match kind {
+        "metric" => "Metric name",
+        "param" => "Param key",
+        _ => "Tag key",
+    };
+    if key.chars().count() > MAX_ENTITY_KEY_LENGTH {
+        return Err(ApiError::invalid(format!(
+            "'{label}' exceeds the maximum length of {MAX_ENTITY_KEY_LENGTH} characters"
+        )));
+    }
+    let chars_ok = key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'));
+    if !chars_ok {
+        return Err(ApiError::invalid(format!(
+            "Invalid {kind} name: '{key}'. Names may only contain alphanumerics, underscores (_), dashes (-), \
+             periods (.), spaces ( ), colon(:) and slashes (/)."
+        )));
+    }
+    if !path_is_normal(key) {
+        return Err(ApiError::invalid(format!(
+            "Invalid {kind} name: '{key}'. Names cannot contain path traversal segments or leading slashes."
+        )));
+    }
+    Ok(())
+}
+
+/// True when `posixpath.normpath(key) == key` and the key is not `.` nor starts with `..` or `/`.
+fn path_is_normal(key: &str) -> bool {
+    if key.is_empty() {
+        return true;
+    }
+    if key == "." || key.starts_with("..") || key.starts_with('/') || key.ends_with('/') {
+        return false;
+    }
+    !key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..")
+}
+
+/// Truncate a value to `max` characters (MLflow's default `MLFLOW_TRUNCATE_LONG_VALUES=true`).
+pub fn truncate(value: &str, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((idx, _)) => value[..idx].to_string(),
+        None => value.to_string(),
+    }
+}
+
+/// `^[a-zA-Z0-9][\w\-]{0,255}$`, checked on log-batch and log-inputs.
+pub fn validate_run_id(run_id: &str) -> ApiResult<()> {
+    let mut chars = run_id.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && run_id.len() <= 256
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!("Invalid run ID: '{run_id}'")))
+    }
+}
+
+/// Experiment ids are integers rendered as strings.
+pub fn parse_experiment_id(id: &str) -> ApiResult<i64> {
+    id.trim().parse::<i64>().map_err(|_| {
+        ApiError::invalid(format!("Invalid experiment ID '{id}'. Experiment ID must be a valid integer."))
+    })
+}
+
+/// `max_results` for search-runs: default 1000, at most 50000.
+pub fn search_max_results(v: Option<i64>, default: i64, threshold: i64) -> ApiResult<i64> {
+    let n = v.unwrap_or(default);
+    if n <= 0 {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied. It must be a positive integer"
+        )));
+    }
+    if n > threshold {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied. It must be at most {threshold}, but got value {n}"
+        )));
+    }
+    Ok(n)
+}
+
+/// `run_view_type` / `view_type`: unknown names fall back to the default, as protobuf parsing does.
+pub fn lifecycle_filter(view_type: Option<&str>) -> Option<&'static str> {
+    match view_type.map(|s| s.to_ascii_uppercase()).as_deref() {
+        Some("DELETED_ONLY") | Some("2") => Some("deleted"),
+        Some("ALL") | Some("3") => None,
+        _ => Some("active"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert!(validate_key("metric", "a/b c:d.e-f_g").is_ok());
+        assert!(validate_key("metric", "../x").is_err());
+        assert!(validate_key("metric", "/x").is_err());
+        assert!(validate_key("metric", "a//b").is_err());
+        assert!(validate_key("metric", "a$b").is_err());
+        assert!(validate_key("param", &"k".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn truncation_is_by_characters() {
+        assert_eq!(truncate("héllo", 2), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,53 @@
+//! Response messages of the tracking API.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::entities::{Experiment, Metric, Run, RunInfo};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Empty {}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateExperimentResponse {
+    pub experiment_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExperimentResponse {
+    pub experiment: Experiment,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchExperimentsResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<Experiment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunResponse {
+    pub run: Run,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpdateRunResponse {
+    pub run_info: RunInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchRunsResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<Run>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
