@@ -1,1 +1,9 @@
+//! Integration tests: every test runs on SQLite and on PostgreSQL, each on a fresh database.
 
+mod common;
+mod experiments;
+mod metrics;
+mod openapi;
+mod runs;
+mod search;
+mod wire;
