@@ -1,0 +1,102 @@
+"""Start the built Harvester binary on a free port and point the stock mlflow client at it.
+
+Backend: HARVESTER_COMPAT_STORE_URI (a fresh PostgreSQL database from run.sh), else a SQLite file in a temp dir.
+Binary: HARVESTER_BIN, else target/debug/harvester. HARVESTER_COMPAT_URL runs the suite against an already
+running server instead (used to validate the expectations against a stock `mlflow server`).
+"""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Fail fast instead of retrying 5xx for minutes: a 5xx is a bug we want to see.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    external = os.environ.get("HARVESTER_COMPAT_URL")
+    if external:  # e.g. a stock `mlflow server`, to check these expectations against the reference
+        yield external.rstrip("/")
+        return
+    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
+    workdir = tempfile.mkdtemp(prefix="harvester-compat-")
+    store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{workdir}/compat.db"
+    port = _free_port()
+    log = open(os.path.join(workdir, "server.log"), "w")
+    proc = subprocess.Popen(
+        [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if requests.get(url + "/health", timeout=1).text == "OK":
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"harvester exited early, see {workdir}/server.log")
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("harvester did not become healthy")
+    print(f"\nharvester at {url} on {store.split('@')[-1]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracking(server_url):
+    import mlflow
+
+    mlflow.set_tracking_uri(server_url)
+    yield
+
+
+@pytest.fixture
+def client():
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+@pytest.fixture
+def exp_name():
+    return f"compat-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def experiment_id(exp_name):
+    import mlflow
+
+    exp = mlflow.set_experiment(exp_name)
+    yield exp.experiment_id
+    if mlflow.active_run():
+        mlflow.end_run()
+
+
+def api(server_url, method, path, **kw):
+    """A raw request to /api/2.0/mlflow/<path>."""
+    return requests.request(method, f"{server_url}/api/2.0/mlflow/{path}", timeout=60, **kw)
