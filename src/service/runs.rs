@@ -8,7 +8,7 @@ use super::run_writes::{metric_row, RunWriter};
 use super::validation::{self as v, truncate, validate_key};
 use super::{now_ms, AppState};
 use crate::config::append_to_uri;
-use crate::db::models::{DatasetRow, ParamRow, RunInputRow, RunRow, TagRow};
+use crate::db::models::{DatasetRow, MetricRow, ParamRow, RunInputRow, RunRow, TagRow};
 use crate::db::schema::{datasets, run_inputs, runs, tags};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::search::sql::batch_insert;
@@ -133,27 +133,29 @@ pub fn log_metric(st: &AppState, req: &LogMetric) -> ApiResult<()> {
     row.model_id = req.model_id.clone().filter(|s| !s.is_empty());
     row.dataset_name = req.dataset_name.clone().filter(|s| !s.is_empty());
     row.dataset_digest = req.dataset_digest.clone().filter(|s| !s.is_empty());
-    db_write!(st.db, |conn| {
-        conn.active_run_row(run_id)?;
-        conn.write_metrics(run_id, vec![row.clone()])
-    })
+    write_batch(st, run_id, Vec::new(), vec![row], Vec::new())
 }
 
 pub fn log_param(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
     let row = param_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
-    db_write!(st.db, |conn| {
-        conn.active_run_row(run_id)?;
-        conn.write_params(run_id, vec![row.clone()])
-    })
+    write_batch(st, run_id, vec![row], Vec::new(), Vec::new())
 }
 
 pub fn set_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
     let row = tag_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
+    write_batch(st, run_id, Vec::new(), Vec::new(), vec![row])
+}
+
+/// The one write path for log-metric, log-parameter, set-tag and log-batch: in one transaction on an active
+/// run, params first, then metrics, then tags (MLflow's order); any error writes nothing.
+fn write_batch(st: &AppState, run_id: &str, params: Vec<ParamRow>, metrics: Vec<MetricRow>, tags: Vec<TagRow>) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         conn.active_run_row(run_id)?;
-        conn.write_tags(run_id, vec![row.clone()])
+        conn.write_params(run_id, params.clone())?;
+        conn.write_metrics(run_id, metrics.clone())?;
+        conn.write_tags(run_id, tags.clone())
     })
 }
 
@@ -223,12 +225,7 @@ pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
     for (i, t) in req.tags.iter().enumerate() {
         tag_rows.push(tag_row(run_id, required(&t.key, &format!("tags[{i}].key"))?, t.value.as_deref().unwrap_or(""))?);
     }
-    db_write!(st.db, |conn| {
-        conn.active_run_row(run_id)?;
-        conn.write_params(run_id, params.clone())?;
-        conn.write_metrics(run_id, metrics.clone())?;
-        conn.write_tags(run_id, tag_rows.clone())
-    })
+    write_batch(st, run_id, params, metrics, tag_rows)
 }
 
 pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
