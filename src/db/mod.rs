@@ -231,3 +231,21 @@ macro_rules! bind_dynamic {
         q
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_store_uri, StoreTarget};
+
+    #[test]
+    fn store_uris() {
+        assert_eq!(parse_store_uri("sqlite:///mlflow.db"), Ok(StoreTarget::Sqlite("mlflow.db".into())));
+        assert_eq!(parse_store_uri("sqlite:////abs/x.db"), Ok(StoreTarget::Sqlite("/abs/x.db".into())));
+        assert_eq!(
+            parse_store_uri("postgresql+psycopg2://u:p@h:5432/db"),
+            Ok(StoreTarget::Postgres("postgresql://u:p@h:5432/db".into()))
+        );
+        let err = parse_store_uri("mysql://u@h/db").unwrap_err();
+        assert!(err.contains("unsupported scheme 'mysql'"), "{err}");
+        assert!(parse_store_uri("mlflow.db").is_err());
+    }
+}

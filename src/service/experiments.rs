@@ -132,7 +132,7 @@ pub fn search(st: &AppState, req: &SearchExperiments) -> ApiResult<(Vec<Experime
         req.order_by.iter().filter(|o| !o.trim().is_empty()).map(|o| parse::parse_order_by(o)).collect::<Result<_, _>>()?;
     let mut buf = SqlBuf::new(st.db.dialect);
     buf.push("SELECT experiments.* FROM experiments WHERE 1 = 1");
-    if let Some(stage) = v::lifecycle_filter(req.view_type.as_deref()) {
+    if let Some(stage) = v::lifecycle_filter("view_type", req.view_type.as_deref())? {
         buf.push(" AND experiments.lifecycle_stage = ").bind(search::Bind::Text(stage.into()));
     }
     search::sql::push_where(&mut buf, &targets::EXPERIMENTS, &filter)?;

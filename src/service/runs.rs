@@ -90,8 +90,10 @@ pub fn get(st: &AppState, run_id: &str) -> ApiResult<Run> {
 
 pub fn update(st: &AppState, req: &UpdateRun) -> ApiResult<RunInfo> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
-    // Unknown status names are ignored, as protobuf parsing leaves the field unset.
-    let status = req.status.as_deref().map(str::to_ascii_uppercase).filter(|s| RUN_STATUSES.contains(&s.as_str()));
+    let status = match req.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(v::parse_enum("status", s, RUN_STATUSES, 1)?.to_string()),
+        None => None,
+    };
     let name = req.run_name.clone().filter(|n| !n.is_empty());
     db_write!(st.db, |conn| {
         let mut row = conn.active_run_row(&run_id)?;
@@ -317,7 +319,7 @@ pub fn search(st: &AppState, req: &SearchRuns) -> ApiResult<(Vec<Run>, Option<St
     }
     let mut buf = SqlBuf::new(st.db.dialect);
     buf.push("SELECT runs.* FROM runs WHERE runs.experiment_id IN ").bind_list(exp_ids);
-    if let Some(stage) = v::lifecycle_filter(req.run_view_type.as_deref()) {
+    if let Some(stage) = v::lifecycle_filter("run_view_type", req.run_view_type.as_deref())? {
         buf.push(" AND runs.lifecycle_stage = ").bind(Bind::Text(stage.into()));
     }
     search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;

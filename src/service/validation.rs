@@ -97,13 +97,24 @@ pub fn search_max_results(v: Option<i64>, default: i64, threshold: i64) -> ApiRe
     Ok(n)
 }
 
-/// `run_view_type` / `view_type`: unknown names fall back to the default, as protobuf parsing does.
-pub fn lifecycle_filter(view_type: Option<&str>) -> Option<&'static str> {
-    match view_type.map(|s| s.to_ascii_uppercase()).as_deref() {
-        Some("DELETED_ONLY") | Some("2") => Some("deleted"),
-        Some("ALL") | Some("3") => None,
+/// Resolve an enum given by name (any case) or by its proto number. Unknown values are a 400; stock MLflow
+/// silently ignores them, which turns a typo into a wrong answer.
+pub fn parse_enum(param: &str, value: &str, names: &[&'static str], first_number: usize) -> ApiResult<&'static str> {
+    let upper = value.trim().to_ascii_uppercase();
+    let by_number = upper.parse::<usize>().ok().and_then(|n| n.checked_sub(first_number)).and_then(|i| names.get(i));
+    names.iter().find(|n| **n == upper).or(by_number).copied().ok_or_else(|| {
+        ApiError::invalid(format!("Invalid value '{value}' for parameter '{param}'. Valid values are {names:?}."))
+    })
+}
+
+/// `run_view_type` / `view_type` to the lifecycle stage to filter on (`None` = all).
+pub fn lifecycle_filter(param: &str, view_type: Option<&str>) -> ApiResult<Option<&'static str>> {
+    let Some(v) = view_type.filter(|v| !v.is_empty()) else { return Ok(Some("active")) };
+    Ok(match parse_enum(param, v, &["ACTIVE_ONLY", "DELETED_ONLY", "ALL"], 1)? {
+        "DELETED_ONLY" => Some("deleted"),
+        "ALL" => None,
         _ => Some("active"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -118,6 +129,15 @@ mod tests {
         assert!(validate_key("metric", "a//b").is_err());
         assert!(validate_key("metric", "a$b").is_err());
         assert!(validate_key("param", &"k".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn enums_by_name_or_number() {
+        let names = &["ACTIVE_ONLY", "DELETED_ONLY", "ALL"];
+        assert_eq!(parse_enum("v", "deleted_only", names, 1).ok(), Some("DELETED_ONLY"));
+        assert_eq!(parse_enum("v", "3", names, 1).ok(), Some("ALL"));
+        assert!(parse_enum("v", "BOGUS", names, 1).is_err());
+        assert!(parse_enum("v", "0", names, 1).is_err());
     }
 
     #[test]

@@ -77,6 +77,7 @@ request!(SearchExperiments {
     filter: Option<String>,
     #[serde(deserialize_with = "de::string_list")]
     order_by: Vec<String>,
+    #[serde(deserialize_with = "de::opt_string_or_num")]
     view_type: Option<String>,
 });
 request!(UpdateExperiment {
@@ -104,6 +105,7 @@ request!(CreateRun {
 request!(UpdateRun {
     run_id: Option<String>,
     run_uuid: Option<String>,
+    #[serde(deserialize_with = "de::opt_string_or_num")]
     status: Option<String>,
     #[serde(deserialize_with = "de::opt_i64")]
     end_time: Option<i64>,
@@ -151,6 +153,7 @@ request!(SearchRuns {
     #[serde(deserialize_with = "de::string_list")]
     experiment_ids: Vec<String>,
     filter: Option<String>,
+    #[serde(deserialize_with = "de::opt_string_or_num")]
     run_view_type: Option<String>,
     #[serde(deserialize_with = "de::opt_i64")]
     max_results: Option<i64>,

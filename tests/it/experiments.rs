@@ -112,6 +112,7 @@ async fn search_experiments(b: Backend) {
     assert_eq!(v["experiments"][0]["name"], "alpha");
     let v = t.ok("experiments/search", json!({"max_results": 10, "view_type": "ALL"})).await;
     assert_eq!(v["experiments"].as_array().map(|a| a.len()), Some(4));
+    assert_err(&t.post("experiments/search", json!({"max_results": 10, "view_type": "BOGUS"})).await, 400, "INVALID_PARAMETER_VALUE");
 }
 
 backend_tests!(default_experiment, create_get_and_errors, delete_restore_cascade, rename_and_tags, search_experiments);

@@ -35,8 +35,11 @@ async fn create_names_and_lifecycle(b: Backend) {
     let r = t.ok_get(&format!("runs/get?run_id={id}")).await;
     assert_eq!(r["run"]["info"]["run_name"], "renamed");
     assert_eq!(r["run"]["data"]["tags"][0]["value"], "renamed");
-    // An unknown status name is ignored, as protobuf parsing leaves the field unset.
-    t.ok("runs/update", json!({"run_id": id, "status": "BOGUS"})).await;
+    // An unknown status name is a 400 and changes nothing (stock MLflow ignores it silently).
+    assert_err(&t.post("runs/update", json!({"run_id": id, "status": "BOGUS"})).await, 400, "INVALID_PARAMETER_VALUE");
+    t.ok("runs/update", json!({"run_id": id, "status": 4})).await;
+    assert_eq!(t.ok_get(&format!("runs/get?run_id={id}")).await["run"]["info"]["status"], "FAILED");
+    t.ok("runs/update", json!({"run_id": id, "status": "finished"})).await;
     assert_eq!(t.ok_get(&format!("runs/get?run_id={id}")).await["run"]["info"]["status"], "FINISHED");
 
     t.ok("runs/delete", json!({"run_id": id})).await;

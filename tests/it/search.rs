@@ -130,6 +130,7 @@ async fn ordering_views_and_paging(b: Backend) {
     assert_eq!(names(&t.ok("runs/search", view("ACTIVE_ONLY")).await).len(), 3);
     assert_eq!(names(&t.ok("runs/search", view("DELETED_ONLY")).await), vec!["delta"]);
     assert_eq!(names(&t.ok("runs/search", view("ALL")).await).len(), 4);
+    assert_err(&t.post("runs/search", view("DELETED")).await, 400, "INVALID_PARAMETER_VALUE");
     let (s, _) = t.send(TestRequest::get().uri("/api/2.0/mlflow/runs/search")).await;
     assert_eq!(s, 405, "runs/search is POST-only");
     let v = t.ok("runs/search", json!({"experiment_ids": [exp.clone()]})).await;
