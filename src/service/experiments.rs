@@ -22,6 +22,7 @@ pub fn to_wire(row: ExperimentRow, tags: Vec<KeyValue>) -> Experiment {
         last_update_time: row.last_update_time,
         creation_time: row.creation_time,
         tags,
+        workspace: "default".into(),
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Experiment {
     pub creation_time: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<KeyValue>,
+    /// Always `default`: workspaces are not enabled (MLflow 3.17 emits the field all the same).
+    pub workspace: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
