@@ -82,4 +82,7 @@ fresh_pg_db harvester_compat
 HARVESTER_COMPAT_STORE_URI="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/harvester_compat" \
   .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider
 
+log "benchmark harness, quick mode (both servers, every workload once, tiny sizes)"
+BENCH_PG_ADMIN_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres" bench/run.sh --quick
+
 log "all tests passed"

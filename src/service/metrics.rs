@@ -7,7 +7,9 @@ use super::validation as v;
 use super::AppState;
 use crate::db::models::MetricRow;
 use crate::db::schema::metrics as m;
-use crate::db_read;
+use crate::db::Dialect;
+use crate::search::{Bind, SqlBuf};
+use crate::{db_read, load_dynamic};
 use crate::error::{ApiError, ApiResult};
 use crate::search;
 use crate::types::entities::Metric;
@@ -60,20 +62,6 @@ pub fn history(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Vec<Metric>,
     Ok((rows.into_iter().map(|r| to_wire(r, false)).collect(), next))
 }
 
-/// Evenly spaced picks from the sorted distinct `steps`, always keeping the first and last.
-pub fn sample_steps(steps: &[i64], max: usize) -> Vec<i64> {
-    if steps.len() <= max {
-        return steps.to_vec();
-    }
-    if max <= 1 {
-        return steps.iter().take(max).copied().collect();
-    }
-    let n = steps.len() - 1;
-    let mut out: Vec<i64> = (0..max).map(|i| steps[(i * n + (max - 1) / 2) / (max - 1)]).collect();
-    out.dedup();
-    out
-}
-
 fn check_run_ids(ids: &[String], name: &str) -> ApiResult<()> {
     if ids.is_empty() {
         return Err(ApiError::missing(name));
@@ -102,31 +90,73 @@ pub fn bulk_interval(st: &AppState, req: &GetHistoryBulkInterval) -> ApiResult<V
         (None, None) => None,
         _ => return Err(ApiError::invalid("If either start step or end step are specified, both must be specified.")),
     };
-    let mut ids = req.run_ids.clone();
-    ids.sort();
-    ids.dedup();
     let mut out = Vec::new();
     db_read!(st.db, |conn| {
-        for run_id in &ids {
-            let mut steps_q = m::table.filter(m::run_uuid.eq(run_id).and(m::key.eq(key))).select(m::step).distinct().order(m::step).into_boxed();
-            if let Some((a, b)) = range {
-                steps_q = steps_q.filter(m::step.ge(a).and(m::step.le(b)));
+        for run_id in &req.run_ids {
+            conn.run_row(run_id)?;
+        }
+        for run_id in &req.run_ids {
+            let (buf, last) = sample_sql(st.db.dialect, run_id, key, max, range);
+            let mut rows: Vec<SampleRow> = load_dynamic!(conn, SampleRow, buf)?;
+            let last: Vec<SampleRow> = load_dynamic!(conn, SampleRow, last)?;
+            if let Some(l) = last.into_iter().next() {
+                if rows.last() != Some(&l) {
+                    if rows.len() as i64 >= max {
+                        rows.pop();
+                    }
+                    rows.push(l);
+                }
             }
-            let steps: Vec<i64> = steps_q.load(conn)?;
-            let picked = sample_steps(&steps, max as usize);
-            if picked.is_empty() {
-                continue;
-            }
-            for chunk in picked.chunks(2000) {
-                let rows: Vec<MetricRow> = m::table
-                    .filter(m::run_uuid.eq(run_id).and(m::key.eq(key)).and(m::step.eq_any(chunk)))
-                    .order((m::step, m::timestamp, m::value))
-                    .load(conn)?;
-                out.extend(rows.into_iter().map(|r| to_wire(r, true)));
-            }
+            out.extend(rows.into_iter().map(|r| Metric {
+                key: key.to_string(),
+                value: if r.is_nan != 0 { f64::NAN } else { r.value },
+                timestamp: r.timestamp,
+                step: r.step,
+                run_id: Some(run_id.clone()),
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
+            }));
         }
     });
     Ok(out)
+}
+
+#[derive(Debug, PartialEq, QueryableByName)]
+struct SampleRow {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    value: f64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    timestamp: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    step: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    is_nan: i32,
+}
+
+/// MLflow 3.17's down-sampling, in SQL: split the ordered points into `max` NTILE buckets and keep the
+/// first point of each; the second statement fetches the global last point, which is always kept.
+fn sample_sql(dialect: Dialect, run_id: &str, key: &str, max: i64, range: Option<(i64, i64)>) -> (SqlBuf, SqlBuf) {
+    let filter = |buf: &mut SqlBuf| {
+        buf.push(" FROM metrics WHERE run_uuid = ").bind(Bind::Text(run_id.into()));
+        buf.push(" AND key = ").bind(Bind::Text(key.into()));
+        if let Some((a, b)) = range {
+            buf.push(" AND step >= ").bind(Bind::Int(a)).push(" AND step <= ").bind(Bind::Int(b));
+        }
+    };
+    let mut sample = SqlBuf::new(dialect);
+    sample.push(&format!(
+        "SELECT value, timestamp, step, is_nan FROM (SELECT value, timestamp, step, is_nan, ROW_NUMBER() OVER \
+         (PARTITION BY bucket ORDER BY step, timestamp, value, is_nan) AS rn FROM (SELECT value, timestamp, step, \
+         is_nan, NTILE({max}) OVER (ORDER BY step, timestamp, value, is_nan) AS bucket"
+    ));
+    filter(&mut sample);
+    sample.push(") b) r WHERE rn = 1 ORDER BY step, timestamp, value, is_nan");
+    let mut last = SqlBuf::new(dialect);
+    last.push("SELECT value, timestamp, step, is_nan");
+    filter(&mut last);
+    last.push(" ORDER BY step DESC, timestamp DESC, value DESC, is_nan DESC LIMIT 1");
+    (sample, last)
 }
 
 pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
@@ -148,17 +178,3 @@ pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::sample_steps;
-
-    #[test]
-    fn sampling_keeps_ends_and_bounds_count() {
-        let steps: Vec<i64> = (0..1000).collect();
-        let s = sample_steps(&steps, 10);
-        assert_eq!(s.len(), 10);
-        assert_eq!(s[0], 0);
-        assert_eq!(*s.last().unwrap_or(&-1), 999);
-        assert_eq!(sample_steps(&[1, 2, 3], 10), vec![1, 2, 3]);
-    }
-}

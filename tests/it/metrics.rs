@@ -65,6 +65,15 @@ async fn bulk_interval_and_bulk(b: Backend) {
     assert_eq!(ms.len(), 640);
     assert!(ms.iter().any(|m| m["step"] == 0) && ms.iter().any(|m| m["step"] == 999));
     assert!(ms[0]["run_id"].is_string());
+    // MLflow's row sampling: NTILE(3) over steps 0..9 gives buckets from 0, 4 and 7; the last point (9)
+    // replaces the final pick when the response is full.
+    let small = t.create_run("0").await;
+    let pts: Vec<_> = (0..10).map(|i| json!({"key": "s", "value": i, "timestamp": 1, "step": i})).collect();
+    t.ok("runs/log-batch", json!({"run_id": small, "metrics": pts})).await;
+    let v = t.ok_get(&format!("metrics/get-history-bulk-interval?run_ids={small}&metric_key=s&max_results=3")).await;
+    let steps: Vec<i64> = v["metrics"].as_array().into_iter().flatten().filter_map(|m| m["step"].as_i64()).collect();
+    assert_eq!(steps, vec![0, 4, 9]);
+    assert_err(&t.get("metrics/get-history-bulk-interval?run_ids=nope&metric_key=s").await, 404, "RESOURCE_DOES_NOT_EXIST");
     let v = t.ok_get(&format!("metrics/get-history-bulk-interval?run_ids={r1}&metric_key=loss&start_step=10&end_step=19")).await;
     assert_eq!(v["metrics"].as_array().map(|a| a.len()), Some(10));
     assert_err(&t.get(&format!("metrics/get-history-bulk-interval?run_ids={r1}&metric_key=loss&start_step=10")).await, 400, "INVALID_PARAMETER_VALUE");
