@@ -28,6 +28,97 @@ fn to_wire(r: MetricRow, with_run: bool) -> Metric {
     }
 }
 
+/// Points per chunk when streaming a whole history.
+pub const STREAM_CHUNK: i64 = 10_000;
+
+#[derive(Debug, QueryableByName)]
+struct HistRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    timestamp: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    step: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    value: f64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    is_nan: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    dataset_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    dataset_digest: Option<String>,
+}
+
+fn write_point(out: &mut Vec<u8>, key_json: &str, r: &HistRow) {
+    use std::io::Write;
+    out.extend_from_slice(b"{\"key\":");
+    out.extend_from_slice(key_json.as_bytes());
+    out.extend_from_slice(b",\"value\":");
+    if r.is_nan != 0 {
+        out.extend_from_slice(b"\"NaN\"");
+    } else {
+        let _ = serde_json::to_writer(&mut *out, &r.value);
+    }
+    let _ = write!(out, ",\"timestamp\":{},\"step\":{}", r.timestamp, r.step);
+    for (name, v) in [("dataset_name", &r.dataset_name), ("dataset_digest", &r.dataset_digest)] {
+        if let Some(v) = v {
+            let _ = write!(out, ",\"{name}\":");
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+    }
+    out.push(b'}');
+}
+
+/// Check that a whole-history request can be answered (run exists, key given) before streaming starts,
+/// so errors still get a proper status.
+pub fn history_precheck(st: &AppState, req: &GetMetricHistory) -> ApiResult<(String, String)> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let key = required(&req.metric_key, "metric_key")?.to_string();
+    db_read!(st.db, |conn| conn.run_row(&run_id))?;
+    Ok((run_id, key))
+}
+
+/// Stream a whole metric history as the JSON body `{"metrics":[…]}` (or `{}` when empty), reading it in
+/// keyset-ordered chunks of [`STREAM_CHUNK`] so memory stays flat whatever the history length. `emit` gets
+/// each serialised chunk and returns false when the client has gone away.
+pub fn stream_history(st: &AppState, run_id: &str, key: &str, mut emit: impl FnMut(Vec<u8>) -> bool) -> ApiResult<()> {
+    let key_json = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
+    let mut after: Option<(i64, i64, f64, i32)> = None;
+    let mut first = true;
+    loop {
+        let mut buf = SqlBuf::new(st.db.dialect);
+        buf.push("SELECT timestamp, step, value, is_nan, dataset_name, dataset_digest FROM metrics WHERE run_uuid = ");
+        buf.bind(Bind::Text(run_id.into())).push(" AND key = ").bind(Bind::Text(key.into()));
+        if let Some((t, s, v, n)) = after {
+            buf.push(" AND (timestamp, step, value, is_nan) > (").bind(Bind::Int(t)).push(", ").bind(Bind::Int(s));
+            buf.push(", ").bind(Bind::Float(v)).push(", ").bind(Bind::Int(n as i64)).push(")");
+        }
+        buf.push(&format!(" ORDER BY timestamp, step, value, is_nan LIMIT {STREAM_CHUNK}"));
+        let rows: Vec<HistRow> = db_read!(st.db, |conn| load_dynamic!(conn, HistRow, buf)?);
+        let mut out = Vec::with_capacity(rows.len() * 80 + 16);
+        if first {
+            if rows.is_empty() {
+                emit(b"{}".to_vec());
+                return Ok(());
+            }
+            out.extend_from_slice(b"{\"metrics\":[");
+        }
+        for (i, r) in rows.iter().enumerate() {
+            if !(first && i == 0) {
+                out.push(b',');
+            }
+            write_point(&mut out, &key_json, r);
+        }
+        first = false;
+        let done = (rows.len() as i64) < STREAM_CHUNK;
+        if done {
+            out.extend_from_slice(b"]}");
+        }
+        if !emit(out) || done {
+            return Ok(());
+        }
+        after = rows.last().map(|r| (r.timestamp, r.step, r.value, r.is_nan));
+    }
+}
+
 /// get-history: all points without `max_results`, else pages of `max_results` with an offset token.
 pub fn history(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Vec<Metric>, Option<String>)> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;

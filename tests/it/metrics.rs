@@ -89,4 +89,24 @@ async fn bulk_interval_and_bulk(b: Backend) {
     assert_eq!(s, 404, "get-history-bulk is ajax-only");
 }
 
-backend_tests!(special_values_and_latest, history_order_dedup_and_paging, bulk_interval_and_bulk);
+async fn streamed_history_crosses_chunks(b: Backend) {
+    let t = app!(b);
+    let run = t.create_run("0").await;
+    let n = 25_001usize;
+    for start in (0..n).step_by(1000) {
+        let metrics: Vec<_> = (start..(start + 1000).min(n))
+            .map(|i| if i == 12_345 { json!({"key": "big", "value": "NaN", "timestamp": 7, "step": i}) } else { json!({"key": "big", "value": i, "timestamp": 7, "step": i}) })
+            .collect();
+        t.ok("runs/log-batch", json!({"run_id": run, "metrics": metrics})).await;
+    }
+    let v = t.ok_get(&format!("metrics/get-history?run_id={run}&metric_key=big")).await;
+    let ms = v["metrics"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ms.len(), n);
+    assert!(ms.iter().enumerate().all(|(i, m)| m["step"] == i as i64), "ordered, no gaps or duplicates");
+    assert_eq!(ms[12_345]["value"], "NaN");
+    assert!(v.get("next_page_token").is_none());
+    let empty = t.ok_get(&format!("metrics/get-history?run_id={run}&metric_key=none")).await;
+    assert_eq!(empty, json!({}));
+}
+
+backend_tests!(special_values_and_latest, history_order_dedup_and_paging, bulk_interval_and_bulk, streamed_history_crosses_chunks);
