@@ -48,9 +48,14 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 }
 
 pub fn client() -> reqwest::Client {
+    client_with_timeout(Duration::from_secs(300))
+}
+
+/// A client whose requests fail after `timeout` (open-loop writers count a slower answer as an error).
+pub fn client_with_timeout(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(64)
-        .timeout(Duration::from_secs(300))
+        .timeout(timeout)
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
@@ -123,7 +128,7 @@ pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_req
 
 /// `writers` open-loop senders at `hz` each for `duration`; every request is its own task.
 pub async fn open_loop(base: &str, writers: usize, hz: f64, duration: Duration, make: MakeReq) -> Stats {
-    let c = client();
+    let c = client_with_timeout(Duration::from_secs(10));
     let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / hz);
     let mut handles = Vec::new();

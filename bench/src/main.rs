@@ -127,6 +127,7 @@ macro_rules! ab {
         for rep in 0..$ctx.sizes_reps() {
             for kind in order(rep) {
                 let $s = if kind == Kind::Stock { &$servers[0] } else { &$servers[1] };
+                $s.settle(Duration::from_secs(if $ctx.args.quick { 5 } else { 180 }));
                 let m: Result<Measure, String> = $body;
                 match m {
                     Ok(m) => $row.add(kind == Kind::Harvester, &m),

@@ -107,6 +107,21 @@ impl Server {
         tree_rss(self.child.id())
     }
 
+    /// Wait until the server tree has been idle (< 5% of a core) for a second, at most `max`: a server still
+    /// draining abandoned work must not bleed into the next measurement.
+    pub fn settle(&self, max: Duration) {
+        let start = std::time::Instant::now();
+        let mut last = self.cpu_seconds();
+        while start.elapsed() < max {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = self.cpu_seconds();
+            if now - last < 0.05 {
+                return;
+            }
+            last = now;
+        }
+    }
+
     pub fn stop(&mut self) {
         let pgid = self.child.id();
         let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{pgid}")]).status();
