@@ -83,6 +83,20 @@ pub async fn send_json(c: &reqwest::Client, base: &str, r: Req) -> Result<Value,
     serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))
 }
 
+/// Sum the per-task stats; elapsed time runs from `start` until the last task is done.
+async fn collect(tasks: Vec<tokio::task::JoinHandle<Stats>>, start: Instant) -> Stats {
+    let mut total = Stats::default();
+    for t in tasks {
+        if let Ok(s) = t.await {
+            total.ok += s.ok;
+            total.errors += s.errors;
+            total.lat_ms.extend(s.lat_ms);
+        }
+    }
+    total.elapsed_s = start.elapsed().as_secs_f64();
+    total
+}
+
 /// `clients` concurrent closed loops for `duration`, or until `max_requests` (total) are sent.
 pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_requests: usize, make: MakeReq) -> Stats {
     let c = client();
@@ -114,16 +128,7 @@ pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_req
             st
         }));
     }
-    let mut total = Stats::default();
-    for t in tasks {
-        if let Ok(s) = t.await {
-            total.ok += s.ok;
-            total.errors += s.errors;
-            total.lat_ms.extend(s.lat_ms);
-        }
-    }
-    total.elapsed_s = start.elapsed().as_secs_f64();
-    total
+    collect(tasks, start).await
 }
 
 /// `writers` open-loop senders at `hz` each for `duration`; every request is its own task.
@@ -165,14 +170,5 @@ pub async fn open_loop(base: &str, writers: usize, hz: f64, duration: Duration, 
             st
         }));
     }
-    let mut total = Stats::default();
-    for h in handles {
-        if let Ok(s) = h.await {
-            total.ok += s.ok;
-            total.errors += s.errors;
-            total.lat_ms.extend(s.lat_ms);
-        }
-    }
-    total.elapsed_s = start.elapsed().as_secs_f64();
-    total
+    collect(handles, start).await
 }
