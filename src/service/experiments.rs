@@ -173,13 +173,10 @@ pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
     let now = now_ms();
     db_write!(st.db, |conn| {
         let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
+        // As MLflow: delete looks among active experiments only, restore among deleted ones; otherwise 404.
         match row {
             Some(r) if r.lifecycle_stage == from => {}
-            Some(_) if deleted => {
-                return Err(ApiError::invalid(format!("Cannot delete an already deleted experiment: {id}")))
-            }
-            Some(_) => return Err(ApiError::invalid(format!("Cannot restore an active experiment: {id}"))),
-            None => return Err(not_found(id)),
+            _ => return Err(not_found(id)),
         }
         diesel::update(ex::table.find(id))
             .set((ex::lifecycle_stage.eq(to), ex::last_update_time.eq(now)))

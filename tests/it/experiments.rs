@@ -48,13 +48,13 @@ async fn delete_restore_cascade(b: Backend) {
     // Names stay unique across deleted experiments; a deleted one is still found by name.
     assert_err(&t.post("experiments/create", json!({"name": "gone"})).await, 400, "RESOURCE_ALREADY_EXISTS");
     t.ok_get("experiments/get-by-name?experiment_name=gone").await;
-    assert_err(&t.post("experiments/delete", json!({"experiment_id": id})).await, 400, "INVALID_PARAMETER_VALUE");
+    assert_err(&t.post("experiments/delete", json!({"experiment_id": id})).await, 404, "RESOURCE_DOES_NOT_EXIST");
     assert_err(&t.post("runs/create", json!({"experiment_id": id})).await, 400, "INVALID_PARAMETER_VALUE");
     assert_err(&t.post("experiments/update", json!({"experiment_id": id, "new_name": "x"})).await, 400, "INVALID_STATE");
     t.ok("experiments/restore", json!({"experiment_id": id})).await;
     let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
     assert_eq!(r["run"]["info"]["lifecycle_stage"], "active");
-    assert_err(&t.post("experiments/restore", json!({"experiment_id": id})).await, 400, "INVALID_PARAMETER_VALUE");
+    assert_err(&t.post("experiments/restore", json!({"experiment_id": id})).await, 404, "RESOURCE_DOES_NOT_EXIST");
     assert_err(&t.post("experiments/delete", json!({"experiment_id": "424242"})).await, 404, "RESOURCE_DOES_NOT_EXIST");
 }
 
