@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "harvester", version, about = "MLflow-compatible tracking and model-registry server")]
+#[command(
+    name = "harvester",
+    version,
+    about = "MLflow-compatible tracking and model-registry server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,7 +31,11 @@ pub struct ServerConfig {
     pub help: Option<bool>,
 
     /// Tracking store: `sqlite:///<path>` or `postgresql://user:pass@host:port/db`.
-    #[arg(long, env = "MLFLOW_BACKEND_STORE_URI", default_value = "sqlite:///mlflow.db")]
+    #[arg(
+        long,
+        env = "MLFLOW_BACKEND_STORE_URI",
+        default_value = "sqlite:///mlflow.db"
+    )]
     pub backend_store_uri: String,
 
     /// Registry store; Harvester keeps the registry in the backend store, so this must be unset or equal.
@@ -39,7 +47,12 @@ pub struct ServerConfig {
     pub default_artifact_root: Option<String>,
 
     /// Serve artifacts through the mlflow-artifacts proxy (the default).
-    #[arg(long, env = "MLFLOW_SERVE_ARTIFACTS", default_value_t = true, overrides_with = "no_serve_artifacts")]
+    #[arg(
+        long,
+        env = "MLFLOW_SERVE_ARTIFACTS",
+        default_value_t = true,
+        overrides_with = "no_serve_artifacts"
+    )]
     pub serve_artifacts: bool,
 
     /// Disable the mlflow-artifacts proxy.
@@ -47,7 +60,11 @@ pub struct ServerConfig {
     pub no_serve_artifacts: bool,
 
     /// Where proxied artifacts are stored.
-    #[arg(long, env = "MLFLOW_ARTIFACTS_DESTINATION", default_value = "./mlartifacts")]
+    #[arg(
+        long,
+        env = "MLFLOW_ARTIFACTS_DESTINATION",
+        default_value = "./mlartifacts"
+    )]
     pub artifacts_destination: String,
 
     /// Serve only the artifact routes.
@@ -122,7 +139,9 @@ impl ServerConfig {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(p) = &self.static_prefix {
             if !p.starts_with('/') || p.ends_with('/') {
-                return Err(format!("--static-prefix must start with '/' and not end with '/': '{p}'"));
+                return Err(format!(
+                    "--static-prefix must start with '/' and not end with '/': '{p}'"
+                ));
             }
         }
         if let Some(r) = &self.registry_store_uri {
@@ -140,7 +159,11 @@ pub fn normalize_location(loc: &str) -> String {
         return loc.to_string();
     }
     let p = PathBuf::from(loc);
-    let abs = if p.is_absolute() { p } else { std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p) };
+    let abs = if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    };
     let mut s = abs.to_string_lossy().replace("/./", "/");
     if s.ends_with("/.") {
         s.truncate(s.len() - 2);

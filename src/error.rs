@@ -44,7 +44,9 @@ impl ErrorCode {
     /// The `sqlstate` / `error_class` pair MLflow 3 adds to every error body.
     fn classification(self) -> (&'static str, &'static str) {
         match self {
-            ErrorCode::INVALID_PARAMETER_VALUE | ErrorCode::BAD_REQUEST => ("KAM00", "INVALID_PARAMETER_VALUE"),
+            ErrorCode::INVALID_PARAMETER_VALUE | ErrorCode::BAD_REQUEST => {
+                ("KAM00", "INVALID_PARAMETER_VALUE")
+            }
             ErrorCode::RESOURCE_DOES_NOT_EXIST => ("KAM00", "RESOURCE_NOT_FOUND"),
             ErrorCode::RESOURCE_ALREADY_EXISTS => ("KAM00", "RESOURCE_ALREADY_EXISTS"),
             _ => ("XXM00", "CLIENT_INTERNAL_ERROR"),
@@ -67,11 +69,19 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), status: None }
+        ApiError {
+            code,
+            message: message.into(),
+            status: None,
+        }
     }
     /// `INVALID_STATE` for a deterministic state error, answered with 400 rather than MLflow's 500.
     pub fn invalid_state(message: impl Into<String>) -> Self {
-        ApiError { code: ErrorCode::INVALID_STATE, message: message.into(), status: Some(StatusCode::BAD_REQUEST) }
+        ApiError {
+            code: ErrorCode::INVALID_STATE,
+            message: message.into(),
+            status: Some(StatusCode::BAD_REQUEST),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INVALID_PARAMETER_VALUE, message)
@@ -107,7 +117,12 @@ impl ResponseError for ApiError {
     }
     fn error_response(&self) -> HttpResponse {
         let (sqlstate, error_class) = self.code.classification();
-        let body = ErrorBody { error_code: self.code.as_str(), message: &self.message, sqlstate, error_class };
+        let body = ErrorBody {
+            error_code: self.code.as_str(),
+            message: &self.message,
+            sqlstate,
+            error_class,
+        };
         if self.status_code().is_server_error() {
             tracing::error!(error.code = self.code.as_str(), error.message = %self.message, "request failed");
         }
@@ -120,27 +135,34 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::NotFound => ApiError::not_found("Resource not found"),
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                ApiError::new(ErrorCode::BAD_REQUEST, format!("Database constraint failed: {}", info.message()))
-            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => ApiError::new(
+                ErrorCode::BAD_REQUEST,
+                format!("Database constraint failed: {}", info.message()),
+            ),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 ApiError::already_exists(format!("Resource already exists: {}", info.message()))
             }
-            Error::DatabaseError(_, info) if is_transient(info.message()) => {
-                ApiError::new(ErrorCode::TEMPORARILY_UNAVAILABLE, format!("Database busy: {}", info.message()))
-            }
+            Error::DatabaseError(_, info) if is_transient(info.message()) => ApiError::new(
+                ErrorCode::TEMPORARILY_UNAVAILABLE,
+                format!("Database busy: {}", info.message()),
+            ),
             _ => ApiError::internal(format!("Database error: {e}")),
         }
     }
 }
 
 fn is_transient(msg: &str) -> bool {
-    msg.contains("database is locked") || msg.contains("could not serialize") || msg.contains("deadlock")
+    msg.contains("database is locked")
+        || msg.contains("could not serialize")
+        || msg.contains("deadlock")
 }
 
 impl From<r2d2_error::PoolError> for ApiError {
     fn from(e: r2d2_error::PoolError) -> Self {
-        ApiError::new(ErrorCode::TEMPORARILY_UNAVAILABLE, format!("Database connection unavailable: {e}"))
+        ApiError::new(
+            ErrorCode::TEMPORARILY_UNAVAILABLE,
+            format!("Database connection unavailable: {e}"),
+        )
     }
 }
 

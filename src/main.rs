@@ -6,8 +6,13 @@ use tracing_subscriber::EnvFilter;
 
 fn init_logging() {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    if std::env::var("LOG_FORMAT").map(|v| v == "json").unwrap_or(false) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if std::env::var("LOG_FORMAT")
+        .map(|v| v == "json")
+        .unwrap_or(false)
+    {
         builder.json().init();
     } else {
         builder.init();

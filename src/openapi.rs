@@ -25,7 +25,9 @@ pub struct ApiDoc;
 
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn spec_json() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

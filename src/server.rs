@@ -21,10 +21,20 @@ pub fn build_state(config: ServerConfig) -> Result<AppState, String> {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(api::health::health))
         .route("/version", web::get().to(api::health::version))
-        .route("/api/3.0/mlflow/server-info", web::get().to(api::health::server_info))
-        .route("/ajax-api/3.0/mlflow/server-info", web::get().to(api::health::server_info))
+        .route(
+            "/api/3.0/mlflow/server-info",
+            web::get().to(api::health::server_info),
+        )
+        .route(
+            "/ajax-api/3.0/mlflow/server-info",
+            web::get().to(api::health::server_info),
+        )
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
-        .service(web::scope("/ajax-api/2.0/mlflow").configure(api::ajax_only_routes).configure(api::mlflow_routes));
+        .service(
+            web::scope("/ajax-api/2.0/mlflow")
+                .configure(api::ajax_only_routes)
+                .configure(api::mlflow_routes),
+        );
 }
 
 /// Build the actix `App` with every route, under `--static-prefix` when one is set.

@@ -74,7 +74,10 @@ pub async fn send(c: &reqwest::Client, base: &str, r: Req) -> Result<String, Str
     if status.is_success() {
         Ok(text)
     } else {
-        Err(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()))
+        Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ))
     }
 }
 
@@ -98,7 +101,13 @@ async fn collect(tasks: Vec<tokio::task::JoinHandle<Stats>>, start: Instant) -> 
 }
 
 /// `clients` concurrent closed loops for `duration`, or until `max_requests` (total) are sent.
-pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_requests: usize, make: MakeReq) -> Stats {
+pub async fn closed_loop(
+    base: &str,
+    clients: usize,
+    duration: Duration,
+    max_requests: usize,
+    make: MakeReq,
+) -> Stats {
     let c = client();
     let sent = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -108,7 +117,8 @@ pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_req
         tasks.push(tokio::spawn(async move {
             let mut st = Stats::default();
             let mut seq = 0;
-            while start.elapsed() < duration && sent.fetch_add(1, Ordering::Relaxed) < max_requests {
+            while start.elapsed() < duration && sent.fetch_add(1, Ordering::Relaxed) < max_requests
+            {
                 let req = make(id, seq);
                 seq += 1;
                 let t = Instant::now();
@@ -132,7 +142,13 @@ pub async fn closed_loop(base: &str, clients: usize, duration: Duration, max_req
 }
 
 /// `writers` open-loop senders at `hz` each for `duration`; every request is its own task.
-pub async fn open_loop(base: &str, writers: usize, hz: f64, duration: Duration, make: MakeReq) -> Stats {
+pub async fn open_loop(
+    base: &str,
+    writers: usize,
+    hz: f64,
+    duration: Duration,
+    make: MakeReq,
+) -> Stats {
     let c = client_with_timeout(Duration::from_secs(10));
     let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / hz);

@@ -66,10 +66,21 @@ impl Ctx {
         if backend == "sqlite" {
             return Ok(format!("sqlite:///{}", dir.join("mlflow.db").display()));
         }
-        let admin = self.args.pg_admin_url.as_deref().ok_or("postgres backend needs --pg-admin-url")?;
+        let admin = self
+            .args
+            .pg_admin_url
+            .as_deref()
+            .ok_or("postgres backend needs --pg-admin-url")?;
         let db = format!("bench_{}", kind.name());
         let ok = Command::new("psql")
-            .args([admin, "-q", "-c", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"), "-c", &format!("CREATE DATABASE {db}")])
+            .args([
+                admin,
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                "-c",
+                &format!("CREATE DATABASE {db}"),
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
@@ -80,8 +91,16 @@ impl Ctx {
         Ok(format!("{base}/{db}"))
     }
 
-    fn start(&mut self, backend: &str, kind: Kind, tag: &str) -> Result<(Server, Duration), String> {
-        let dir = std::env::current_dir().map_err(|e| e.to_string())?.join(&self.args.workdir).join(format!("{backend}-{}-{tag}", kind.name()));
+    fn start(
+        &mut self,
+        backend: &str,
+        kind: Kind,
+        tag: &str,
+    ) -> Result<(Server, Duration), String> {
+        let dir = std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .join(&self.args.workdir)
+            .join(format!("{backend}-{}-{tag}", kind.name()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let store = self.store(backend, kind, &dir)?;
@@ -90,10 +109,18 @@ impl Ctx {
             Kind::Stock => self.args.mlflow.clone(),
             Kind::Harvester => self.args.harvester.clone(),
         };
-        let program = std::fs::canonicalize(&program).map_err(|e| format!("{}: {e}", program.display()))?;
+        let program =
+            std::fs::canonicalize(&program).map_err(|e| format!("{}: {e}", program.display()))?;
         let args: Vec<String> = [
-            "server", "--backend-store-uri", &store, "--host", "127.0.0.1", "--port", &port.to_string(),
-            "--artifacts-destination", &dir.join("mlartifacts").display().to_string(),
+            "server",
+            "--backend-store-uri",
+            &store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--artifacts-destination",
+            &dir.join("mlartifacts").display().to_string(),
         ]
         .iter()
         .map(|s| s.to_string())
@@ -112,7 +139,10 @@ fn order(rep: usize) -> [Kind; 2] {
 
 fn durability(srv: &Server, backend: &str) -> String {
     if backend != "sqlite" {
-        return format!("{}: PostgreSQL defaults (fsync=on, synchronous_commit=on)", srv.kind.name());
+        return format!(
+            "{}: PostgreSQL defaults (fsync=on, synchronous_commit=on)",
+            srv.kind.name()
+        );
     }
     let path = srv.store.trim_start_matches("sqlite:///");
     let mode = Command::new("python3")
@@ -121,8 +151,12 @@ fn durability(srv: &Server, backend: &str) -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     match srv.kind {
-        Kind::Stock => format!("stock: journal_mode={mode}, synchronous=FULL (SQLite default; MLflow sets no pragma)"),
-        Kind::Harvester => format!("harvester: journal_mode={mode}, synchronous=FULL (set on every connection)"),
+        Kind::Stock => format!(
+            "stock: journal_mode={mode}, synchronous=FULL (SQLite default; MLflow sets no pragma)"
+        ),
+        Kind::Harvester => {
+            format!("harvester: journal_mode={mode}, synchronous=FULL (set on every connection)")
+        }
     }
 }
 
@@ -131,7 +165,11 @@ macro_rules! ab {
     ($ctx:expr, $row:expr, $servers:expr, |$s:ident| $body:expr) => {
         for rep in 0..$ctx.sizes_reps() {
             for kind in order(rep) {
-                let $s = if kind == Kind::Stock { &$servers[0] } else { &$servers[1] };
+                let $s = if kind == Kind::Stock {
+                    &$servers[0]
+                } else {
+                    &$servers[1]
+                };
                 $s.settle(Duration::from_secs(if $ctx.args.quick { 5 } else { 60 }));
                 let m: Result<Measure, String> = $body;
                 match m {
@@ -145,64 +183,170 @@ macro_rules! ab {
 
 impl Ctx {
     fn sizes_reps(&self) -> usize {
-        if self.args.quick { 1 } else { self.args.reps.max(1) }
+        if self.args.quick {
+            1
+        } else {
+            self.args.reps.max(1)
+        }
     }
 }
 
-async fn run_backend(ctx: &mut Ctx, backend: &str, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(), String> {
+async fn run_backend(
+    ctx: &mut Ctx,
+    backend: &str,
+    rows: &mut Vec<Row>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
     eprintln!("== {backend}: W0 cold start");
-    let mut start = Row::new(backend, "W0", "cold start to first /health 200", "s", false, "", "≥20×");
-    let mut idle = Row::new(backend, "W0", "idle RSS (whole process tree)", "MiB", false, "", "≥10×");
+    let mut start = Row::new(
+        backend,
+        "W0",
+        "cold start to first /health 200",
+        "s",
+        false,
+        "",
+        "≥20×",
+    );
+    let mut idle = Row::new(
+        backend,
+        "W0",
+        "idle RSS (whole process tree)",
+        "MiB",
+        false,
+        "",
+        "≥10×",
+    );
     for rep in 0..ctx.sizes_reps() {
         for kind in order(rep) {
             let (mut srv, t) = ctx.start(backend, kind, &format!("w0-{rep}"))?;
             tokio::time::sleep(Duration::from_secs(if ctx.args.quick { 1 } else { 3 })).await;
             let rss = srv.rss_bytes() as f64 / (1024.0 * 1024.0);
             let h = kind == Kind::Harvester;
-            start.add(h, &Measure { value: t.as_secs_f64(), p99_ms: f64::NAN, cpu_per_unit: f64::NAN, ..Default::default() });
-            idle.add(h, &Measure { value: rss, p99_ms: f64::NAN, cpu_per_unit: f64::NAN, ..Default::default() });
+            start.add(
+                h,
+                &Measure {
+                    value: t.as_secs_f64(),
+                    p99_ms: f64::NAN,
+                    cpu_per_unit: f64::NAN,
+                    ..Default::default()
+                },
+            );
+            idle.add(
+                h,
+                &Measure {
+                    value: rss,
+                    p99_ms: f64::NAN,
+                    cpu_per_unit: f64::NAN,
+                    ..Default::default()
+                },
+            );
             srv.stop();
         }
     }
     rows.push(start);
     rows.push(idle);
 
-    let servers = [ctx.start(backend, Kind::Stock, "main")?.0, ctx.start(backend, Kind::Harvester, "main")?.0];
-    notes.push(format!("{backend} durability — {}; {}", durability(&servers[0], backend), durability(&servers[1], backend)));
+    let servers = [
+        ctx.start(backend, Kind::Stock, "main")?.0,
+        ctx.start(backend, Kind::Harvester, "main")?.0,
+    ];
+    notes.push(format!(
+        "{backend} durability — {}; {}",
+        durability(&servers[0], backend),
+        durability(&servers[1], backend)
+    ));
 
     eprintln!("== {backend}: W1/W2 checks");
-    let lens = (workloads::check_history_len(&servers[0]).await?, workloads::check_history_len(&servers[1]).await?);
-    let check = if lens.0 == lens.1 && lens.0 == 100 { "ok".to_string() } else { format!("history lengths differ: {lens:?}") };
+    let lens = (
+        workloads::check_history_len(&servers[0]).await?,
+        workloads::check_history_len(&servers[1]).await?,
+    );
+    let check = if lens.0 == lens.1 && lens.0 == 100 {
+        "ok".to_string()
+    } else {
+        format!("history lengths differ: {lens:?}")
+    };
     let sz = ctx.sizes.clone();
     for clients in [1usize, 4, 16] {
         eprintln!("== {backend}: W1 log-batch ×1000, {clients} clients");
         let target = if clients == 4 { "≥15×" } else { "" };
-        let mut row = Row::new(backend, "W1", &format!("log-batch 1000 metrics, {clients} clients"), "metrics/s", true, "µs/metric", target);
+        let mut row = Row::new(
+            backend,
+            "W1",
+            &format!("log-batch 1000 metrics, {clients} clients"),
+            "metrics/s",
+            true,
+            "µs/metric",
+            target,
+        );
         row.check = check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w1(s, clients, &sz).await);
+        ab!(ctx, row, servers, |s| workloads::run_w1(s, clients, &sz)
+            .await);
         rows.push(row);
     }
     for clients in [1usize, 8] {
         eprintln!("== {backend}: W2 log-metric, {clients} clients");
-        let mut row = Row::new(backend, "W2", &format!("log-metric, {clients} clients"), "req/s", true, "µs/req", "≥10×");
+        let mut row = Row::new(
+            backend,
+            "W2",
+            &format!("log-metric, {clients} clients"),
+            "req/s",
+            true,
+            "µs/req",
+            "≥10×",
+        );
         row.check = check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w2(s, clients, &sz).await);
+        ab!(ctx, row, servers, |s| workloads::run_w2(s, clients, &sz)
+            .await);
         rows.push(row);
     }
     eprintln!("== {backend}: W4 seeding {} runs", sz.w4_runs);
-    let exps = (workloads::seed_w4(&servers[0], sz.w4_runs).await?, workloads::seed_w4(&servers[1], sz.w4_runs).await?);
+    let exps = (
+        workloads::seed_w4(&servers[0], sz.w4_runs).await?,
+        workloads::seed_w4(&servers[1], sz.w4_runs).await?,
+    );
     let c = load::client();
     let mut w4_check = "ok".to_string();
     for page in [100usize, 1000] {
-        let a = workloads::search_page(&c, &servers[0].url, &exps.0, workloads::W4_FILTER, &["metrics.m1 DESC"], page, None).await?;
-        let b = workloads::search_page(&c, &servers[1].url, &exps.1, workloads::W4_FILTER, &["metrics.m1 DESC"], page, None).await?;
+        let a = workloads::search_page(
+            &c,
+            &servers[0].url,
+            &exps.0,
+            workloads::W4_FILTER,
+            &["metrics.m1 DESC"],
+            page,
+            None,
+        )
+        .await?;
+        let b = workloads::search_page(
+            &c,
+            &servers[1].url,
+            &exps.1,
+            workloads::W4_FILTER,
+            &["metrics.m1 DESC"],
+            page,
+            None,
+        )
+        .await?;
         if a.0 != b.0 {
-            w4_check = format!("page of {page}: results differ (stock {} runs, harvester {})", a.0.len(), b.0.len());
+            w4_check = format!(
+                "page of {page}: results differ (stock {} runs, harvester {})",
+                a.0.len(),
+                b.0.len()
+            );
         }
     }
-    let (wa, wb) = (workloads::walk(&c, &servers[0].url, &exps.0, 1000).await?, workloads::walk(&c, &servers[1].url, &exps.1, 1000).await?);
+    let (wa, wb) = (
+        workloads::walk(&c, &servers[0].url, &exps.0, 1000).await?,
+        workloads::walk(&c, &servers[1].url, &exps.1, 1000).await?,
+    );
     if wa.0 != wb.0 || wa.0.len() != sz.w4_runs {
-        w4_check = format!("full walk differs: stock {} runs, harvester {} (expected {})", wa.0.len(), wb.0.len(), sz.w4_runs);
+        w4_check = format!(
+            "full walk differs: stock {} runs, harvester {} (expected {})",
+            wa.0.len(),
+            wb.0.len(),
+            sz.w4_runs
+        );
     }
     for (kind, label, target) in [
         (100usize, "search-runs filter + order, page of 100", "≥15×"),
@@ -210,42 +354,114 @@ async fn run_backend(ctx: &mut Ctx, backend: &str, rows: &mut Vec<Row>, notes: &
         (0, "search-runs full walk by page token (pages of 1000)", ""),
     ] {
         eprintln!("== {backend}: W4 {label}");
-        let mut row = Row::new(backend, "W4", &format!("{label}, {} runs", sz.w4_runs), "s", false, "CPU-s/query", target);
+        let mut row = Row::new(
+            backend,
+            "W4",
+            &format!("{label}, {} runs", sz.w4_runs),
+            "s",
+            false,
+            "CPU-s/query",
+            target,
+        );
         row.check = w4_check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w4(s, if s.kind == Kind::Stock { &exps.0 } else { &exps.1 }, kind, &sz).await);
+        ab!(ctx, row, servers, |s| workloads::run_w4(
+            s,
+            if s.kind == Kind::Stock {
+                &exps.0
+            } else {
+                &exps.1
+            },
+            kind,
+            &sz
+        )
+        .await);
         rows.push(row);
     }
 
     eprintln!("== {backend}: W5 seeding {} points", sz.w5_points);
-    let runs = (workloads::seed_w5(&servers[0], sz.w5_points).await?, workloads::seed_w5(&servers[1], sz.w5_points).await?);
+    let runs = (
+        workloads::seed_w5(&servers[0], sz.w5_points).await?,
+        workloads::seed_w5(&servers[1], sz.w5_points).await?,
+    );
     let mut w5_check = "ok".to_string();
     for bulk in [false, true] {
-        let req = |r: &str| if bulk { workloads::interval_req(r) } else { workloads::history_req(r) };
+        let req = |r: &str| {
+            if bulk {
+                workloads::interval_req(r)
+            } else {
+                workloads::history_req(r)
+            }
+        };
         let a = load::send_json(&c, &servers[0].url, req(&runs.0)).await?;
         let b = load::send_json(&c, &servers[1].url, req(&runs.1)).await?;
-        let steps = |v: &serde_json::Value| -> Vec<i64> { v["metrics"].as_array().into_iter().flatten().filter_map(|m| m["step"].as_i64()).collect() };
+        let steps = |v: &serde_json::Value| -> Vec<i64> {
+            v["metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["step"].as_i64())
+                .collect()
+        };
         let (sa, sb) = (steps(&a), steps(&b));
         if sa != sb || (!bulk && sa.len() != sz.w5_points) {
-            w5_check = format!("{}: stock {} points, harvester {}", if bulk { "bulk-interval" } else { "history" }, sa.len(), sb.len());
+            w5_check = format!(
+                "{}: stock {} points, harvester {}",
+                if bulk { "bulk-interval" } else { "history" },
+                sa.len(),
+                sb.len()
+            );
         }
     }
-    for (bulk, label, target) in [(false, "get-history, one metric", "≥15×"), (true, "get-history-bulk-interval (UI, 320 points)", "")] {
+    for (bulk, label, target) in [
+        (false, "get-history, one metric", "≥15×"),
+        (true, "get-history-bulk-interval (UI, 320 points)", ""),
+    ] {
         eprintln!("== {backend}: W5 {label}");
-        let mut row = Row::new(backend, "W5", &format!("{label}, {} points", sz.w5_points), "s", false, "CPU-s/call", target);
+        let mut row = Row::new(
+            backend,
+            "W5",
+            &format!("{label}, {} points", sz.w5_points),
+            "s",
+            false,
+            "CPU-s/call",
+            target,
+        );
         row.check = w5_check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w5(s, if s.kind == Kind::Stock { &runs.0 } else { &runs.1 }, bulk, &sz).await);
+        ab!(ctx, row, servers, |s| workloads::run_w5(
+            s,
+            if s.kind == Kind::Stock {
+                &runs.0
+            } else {
+                &runs.1
+            },
+            bulk,
+            &sz
+        )
+        .await);
         rows.push(row);
     }
     // W3 runs last: it overloads stock MLflow, which has been seen to stop answering afterwards.
     eprintln!("== {backend}: W3 mixed");
-    let mut row = Row::new(backend, "W3", "16 writers log-batch(20) @10 Hz + search every 1 s: writer p99", "ms", false, "µs/write", "<50 ms");
+    let mut row = Row::new(
+        backend,
+        "W3",
+        "16 writers log-batch(20) @10 Hz + search every 1 s: writer p99",
+        "ms",
+        false,
+        "µs/write",
+        "<50 ms",
+    );
     ab!(ctx, row, servers, |s| workloads::run_w3(s, &sz).await);
     rows.push(row);
 
-    for (id, label) in [("W6", "create 1,000 model versions, search, resolve alias"), ("W7", "100 MiB artifact PUT then GET, peak RSS")] {
+    for (id, label) in [
+        ("W6", "create 1,000 model versions, search, resolve alias"),
+        ("W7", "100 MiB artifact PUT then GET, peak RSS"),
+    ] {
         let mut row = Row::new(backend, id, label, "", true, "", "");
         row.not_yet = true;
-        row.notes.push("not yet: Harvester has no model registry / artifact routes".into());
+        row.notes
+            .push("not yet: Harvester has no model registry / artifact routes".into());
         rows.push(row);
     }
     drop(servers);
@@ -256,11 +472,29 @@ async fn run_backend(ctx: &mut Ctx, backend: &str, rows: &mut Vec<Row>, notes: &
 async fn main() -> ExitCode {
     let args = Args::parse();
     let sizes = if args.quick {
-        Sizes { secs: 0.5, w3_secs: 2.0, w4_runs: 60, w4_repeats: 1, w5_points: 2000, w5_repeats: 1 }
+        Sizes {
+            secs: 0.5,
+            w3_secs: 2.0,
+            w4_runs: 60,
+            w4_repeats: 1,
+            w5_points: 2000,
+            w5_repeats: 1,
+        }
     } else {
-        Sizes { secs: 5.0, w3_secs: 10.0, w4_runs: 10_000, w4_repeats: 3, w5_points: 100_000, w5_repeats: 2 }
+        Sizes {
+            secs: 5.0,
+            w3_secs: 10.0,
+            w4_runs: 10_000,
+            w4_repeats: 3,
+            w5_points: 100_000,
+            w5_repeats: 2,
+        }
     };
-    let mut ctx = Ctx { sizes, args, port: 5400 };
+    let mut ctx = Ctx {
+        sizes,
+        args,
+        port: 5400,
+    };
     let (mut rows, mut notes, mut failed) = (Vec::new(), Vec::new(), false);
     for backend in ctx.args.backends.clone() {
         if let Err(e) = run_backend(&mut ctx, &backend, &mut rows, &mut notes).await {
@@ -279,7 +513,10 @@ async fn main() -> ExitCode {
     if let Some(dir) = ctx.args.out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Err(e) = std::fs::write(&ctx.args.out, serde_json::to_string_pretty(&json).unwrap_or_default()) {
+    if let Err(e) = std::fs::write(
+        &ctx.args.out,
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    ) {
         eprintln!("cannot write {}: {e}", ctx.args.out.display());
     }
     if failed || checks_failed {

@@ -37,12 +37,20 @@ fn clk_tck() -> f64 {
 /// (pid, ppid, utime+stime ticks, rss pages) for every process.
 fn proc_table() -> Vec<(u32, u32, u64, u64)> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         // Fields after the ")" that closes the command name.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
         let f: Vec<&str> = rest.split_whitespace().collect();
         if f.len() < 22 {
             continue;
@@ -57,7 +65,14 @@ fn proc_table() -> Vec<(u32, u32, u64, u64)> {
 
 impl Server {
     /// Start a server with `args` and wait for `/health`; returns it with its cold-start time.
-    pub fn start(kind: Kind, program: &Path, args: &[String], dir: &Path, store: &str, port: u16) -> Result<(Server, Duration), String> {
+    pub fn start(
+        kind: Kind,
+        program: &Path,
+        args: &[String],
+        dir: &Path,
+        store: &str,
+        port: u16,
+    ) -> Result<(Server, Duration), String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
         let t0 = Instant::now();
@@ -71,7 +86,12 @@ impl Server {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         let url = format!("http://127.0.0.1:{port}");
-        let mut server = Server { kind, url: url.clone(), store: store.to_string(), child };
+        let mut server = Server {
+            kind,
+            url: url.clone(),
+            store: store.to_string(),
+            child,
+        };
         let deadline = t0 + Duration::from_secs(180);
         let agent = probe::blocking_health(&url);
         loop {
@@ -79,7 +99,11 @@ impl Server {
                 return Ok((server, t0.elapsed()));
             }
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!("{} exited with {status}; see {}/server.log", kind.name(), dir.display()));
+                return Err(format!(
+                    "{} exited with {status}; see {}/server.log",
+                    kind.name(),
+                    dir.display()
+                ));
             }
             if Instant::now() > deadline {
                 server.stop();
@@ -124,7 +148,9 @@ impl Server {
 
     pub fn stop(&mut self) {
         let pgid = self.child.id();
-        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{pgid}")])
+            .status();
         for _ in 0..100 {
             if let Ok(Some(_)) = self.child.try_wait() {
                 break;
@@ -132,7 +158,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         // Whatever is left of the group (uvicorn workers, job runners) goes too.
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -179,9 +208,16 @@ mod probe {
     pub fn blocking_health(url: &str) -> impl Fn() -> bool {
         let addr = url.trim_start_matches("http://").to_string();
         move || {
-            let Ok(mut s) = TcpStream::connect(&addr) else { return false };
+            let Ok(mut s) = TcpStream::connect(&addr) else {
+                return false;
+            };
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            if s.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+            if s.write_all(
+                format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .is_err()
+            {
                 return false;
             }
             let mut buf = [0u8; 64];

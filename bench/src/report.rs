@@ -29,7 +29,15 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(backend: &str, id: &str, label: &str, unit: &str, higher_is_better: bool, cpu_unit: &str, target: &str) -> Row {
+    pub fn new(
+        backend: &str,
+        id: &str,
+        label: &str,
+        unit: &str,
+        higher_is_better: bool,
+        cpu_unit: &str,
+        target: &str,
+    ) -> Row {
         Row {
             backend: backend.into(),
             id: id.into(),
@@ -55,7 +63,11 @@ impl Row {
     pub fn add(&mut self, harvester: bool, m: &Measure) {
         let (v, p, c) = if harvester {
             self.harvester_errors += m.errors;
-            (&mut self.harvester, &mut self.harvester_p99_ms, &mut self.harvester_cpu)
+            (
+                &mut self.harvester,
+                &mut self.harvester_p99_ms,
+                &mut self.harvester_cpu,
+            )
         } else {
             self.stock_errors += m.errors;
             (&mut self.stock, &mut self.stock_p99_ms, &mut self.stock_cpu)
@@ -64,7 +76,11 @@ impl Row {
         p.push(m.p99_ms);
         c.push(m.cpu_per_unit);
         if !m.note.is_empty() {
-            self.notes.push(format!("{}: {}", if harvester { "harvester" } else { "stock" }, m.note));
+            self.notes.push(format!(
+                "{}: {}",
+                if harvester { "harvester" } else { "stock" },
+                m.note
+            ));
         }
     }
 
@@ -87,10 +103,16 @@ impl Row {
             return None;
         }
         let t = self.target.trim();
-        if let Some(x) = t.strip_prefix('≥').and_then(|x| x.trim_end_matches('×').parse::<f64>().ok()) {
+        if let Some(x) = t
+            .strip_prefix('≥')
+            .and_then(|x| x.trim_end_matches('×').parse::<f64>().ok())
+        {
             return Some(self.ratio() >= x);
         }
-        if let Some(x) = t.strip_prefix('<').and_then(|x| x.trim_end_matches(" ms").trim().parse::<f64>().ok()) {
+        if let Some(x) = t
+            .strip_prefix('<')
+            .and_then(|x| x.trim_end_matches(" ms").trim().parse::<f64>().ok())
+        {
             return Some(Self::median(&self.harvester) < x && self.harvester_errors == 0);
         }
         None
@@ -115,7 +137,14 @@ pub fn markdown(rows: &[Row]) -> String {
     );
     for r in rows {
         if r.not_yet {
-            s.push_str(&format!("| {} | {} | {} | | not yet | not yet | | {} | | | | | {} |\n", r.backend, r.id, r.label, r.target, r.notes.join("; ")));
+            s.push_str(&format!(
+                "| {} | {} | {} | | not yet | not yet | | {} | | | | | {} |\n",
+                r.backend,
+                r.id,
+                r.label,
+                r.target,
+                r.notes.join("; ")
+            ));
             continue;
         }
         let met = match r.met() {
@@ -142,7 +171,11 @@ pub fn markdown(rows: &[Row]) -> String {
             r.cpu_unit,
             r.stock_errors,
             r.harvester_errors,
-            if r.check != "ok" { format!("check: {}; {}", r.check, r.notes.join("; ")) } else { r.notes.join("; ") }
+            if r.check != "ok" {
+                format!("check: {}; {}", r.check, r.notes.join("; "))
+            } else {
+                r.notes.join("; ")
+            }
         ));
     }
     s

@@ -8,31 +8,63 @@ use serde_json::{json, Value};
 use crate::load::{self, Req};
 
 pub fn post(path: &str, body: Value) -> Req {
-    Req { post: true, path: format!("/api/2.0/mlflow/{path}"), body: Some(body.to_string()) }
+    Req {
+        post: true,
+        path: format!("/api/2.0/mlflow/{path}"),
+        body: Some(body.to_string()),
+    }
 }
 
 pub fn get(path_and_query: &str) -> Req {
-    Req { post: false, path: format!("/api/2.0/mlflow/{path_and_query}"), body: None }
+    Req {
+        post: false,
+        path: format!("/api/2.0/mlflow/{path_and_query}"),
+        body: None,
+    }
 }
 
 pub async fn experiment(c: &reqwest::Client, base: &str, name: &str) -> Result<String, String> {
     let v = load::send_json(c, base, post("experiments/create", json!({"name": name}))).await?;
-    v["experiment_id"].as_str().map(String::from).ok_or_else(|| format!("no experiment_id in {v}"))
+    v["experiment_id"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| format!("no experiment_id in {v}"))
 }
 
-pub async fn run(c: &reqwest::Client, base: &str, exp: &str, name: &str, start_time: i64) -> Result<String, String> {
+pub async fn run(
+    c: &reqwest::Client,
+    base: &str,
+    exp: &str,
+    name: &str,
+    start_time: i64,
+) -> Result<String, String> {
     let body = json!({"experiment_id": exp, "run_name": name, "start_time": start_time, "user_id": "bench"});
     let v = load::send_json(c, base, post("runs/create", body)).await?;
-    v["run"]["info"]["run_id"].as_str().map(String::from).ok_or_else(|| format!("no run_id in {v}"))
+    v["run"]["info"]["run_id"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| format!("no run_id in {v}"))
 }
 
 /// `n` runs in `exp` named `<prefix>-<i>` with `start_time = i`, created by 8 concurrent clients.
-pub async fn runs(c: &reqwest::Client, base: &str, exp: &str, prefix: &str, n: usize) -> Result<Vec<String>, String> {
+pub async fn runs(
+    c: &reqwest::Client,
+    base: &str,
+    exp: &str,
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<String>, String> {
     let mut out = vec![String::new(); n];
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..8.min(n.max(1)) {
-        let (c, base, exp, prefix, next) = (c.clone(), base.to_string(), exp.to_string(), prefix.to_string(), next.clone());
+        let (c, base, exp, prefix, next) = (
+            c.clone(),
+            base.to_string(),
+            exp.to_string(),
+            prefix.to_string(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
@@ -40,7 +72,10 @@ pub async fn runs(c: &reqwest::Client, base: &str, exp: &str, prefix: &str, n: u
                 if i >= n {
                     break;
                 }
-                mine.push((i, run(&c, &base, &exp, &format!("{prefix}-{i}"), i as i64).await?));
+                mine.push((
+                    i,
+                    run(&c, &base, &exp, &format!("{prefix}-{i}"), i as i64).await?,
+                ));
             }
             Ok::<_, String>(mine)
         }));
@@ -83,8 +118,12 @@ pub fn level(i: usize, salt: usize) -> f64 {
 
 /// The W4 run payload: 20 params, 10 tags and 20 metrics.
 pub fn search_seed_batch(run_id: &str, i: usize) -> Value {
-    let params: Vec<Value> = (0..20).map(|p| json!({"key": format!("p{p}"), "value": format!("v{}", (i + p) % 10)})).collect();
-    let tags: Vec<Value> = (0..10).map(|t| json!({"key": format!("t{t}"), "value": format!("tag{}", (i * 3 + t) % 7)})).collect();
+    let params: Vec<Value> = (0..20)
+        .map(|p| json!({"key": format!("p{p}"), "value": format!("v{}", (i + p) % 10)}))
+        .collect();
+    let tags: Vec<Value> = (0..10)
+        .map(|t| json!({"key": format!("t{t}"), "value": format!("tag{}", (i * 3 + t) % 7)}))
+        .collect();
     let metrics: Vec<Value> =
         (0..20).map(|m| json!({"key": format!("m{m}"), "value": level(i, m), "timestamp": 1_700_000_000_000i64 + i as i64, "step": 0})).collect();
     json!({"run_id": run_id, "params": params, "tags": tags, "metrics": metrics})

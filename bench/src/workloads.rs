@@ -32,7 +32,13 @@ pub struct Measure {
 }
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0))
+    format!(
+        "{prefix}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    )
 }
 
 /// W1/W2 check: a batch of 10 keys × 100 steps gives a 100-point history on both servers.
@@ -41,8 +47,22 @@ pub async fn check_history_len(srv: &Server) -> Result<usize, String> {
     let exp = setup::experiment(&c, &srv.url, &unique("check")).await?;
     let run = setup::run(&c, &srv.url, &exp, "check", 0).await?;
     let body = setup::metric_batch(&run, 10, 100, 0);
-    load::send(&c, &srv.url, Req { post: true, path: "/api/2.0/mlflow/runs/log-batch".into(), body: Some(body) }).await?;
-    let v = load::send_json(&c, &srv.url, get(&format!("metrics/get-history?run_id={run}&metric_key=k3"))).await?;
+    load::send(
+        &c,
+        &srv.url,
+        Req {
+            post: true,
+            path: "/api/2.0/mlflow/runs/log-batch".into(),
+            body: Some(body),
+        },
+    )
+    .await?;
+    let v = load::send_json(
+        &c,
+        &srv.url,
+        get(&format!("metrics/get-history?run_id={run}&metric_key=k3")),
+    )
+    .await?;
     Ok(v["metrics"].as_array().map(Vec::len).unwrap_or(0))
 }
 
@@ -57,10 +77,23 @@ pub async fn run_w1(srv: &Server, clients: usize, sz: &Sizes) -> Result<Measure,
         body: Some(setup::metric_batch(&runs[id], 10, 100, seq)),
     });
     let cpu0 = srv.cpu_seconds();
-    let st = load::closed_loop(&srv.url, clients, Duration::from_secs_f64(sz.secs), usize::MAX, make).await;
+    let st = load::closed_loop(
+        &srv.url,
+        clients,
+        Duration::from_secs_f64(sz.secs),
+        usize::MAX,
+        make,
+    )
+    .await;
     let cpu = srv.cpu_seconds() - cpu0;
     let metrics = st.ok as f64 * 1000.0;
-    Ok(Measure { value: metrics / st.elapsed_s, p99_ms: st.pct(99.0), cpu_per_unit: cpu / metrics.max(1.0) * 1e6, errors: st.errors, note: String::new() })
+    Ok(Measure {
+        value: metrics / st.elapsed_s,
+        p99_ms: st.pct(99.0),
+        cpu_per_unit: cpu / metrics.max(1.0) * 1e6,
+        errors: st.errors,
+        note: String::new(),
+    })
 }
 
 /// W2: log-metric with one metric, `clients` closed loops; value = requests/s.
@@ -69,12 +102,28 @@ pub async fn run_w2(srv: &Server, clients: usize, sz: &Sizes) -> Result<Measure,
     let exp = setup::experiment(&c, &srv.url, &unique("w2")).await?;
     let runs = Arc::new(setup::runs(&c, &srv.url, &exp, "w2", clients).await?);
     let make: load::MakeReq = Arc::new(move |id, seq| {
-        post("runs/log-metric", json!({"run_id": runs[id], "key": "m", "value": seq, "timestamp": 1_700_000_000_000i64 + seq as i64, "step": seq}))
+        post(
+            "runs/log-metric",
+            json!({"run_id": runs[id], "key": "m", "value": seq, "timestamp": 1_700_000_000_000i64 + seq as i64, "step": seq}),
+        )
     });
     let cpu0 = srv.cpu_seconds();
-    let st = load::closed_loop(&srv.url, clients, Duration::from_secs_f64(sz.secs), usize::MAX, make).await;
+    let st = load::closed_loop(
+        &srv.url,
+        clients,
+        Duration::from_secs_f64(sz.secs),
+        usize::MAX,
+        make,
+    )
+    .await;
     let cpu = srv.cpu_seconds() - cpu0;
-    Ok(Measure { value: st.per_sec(), p99_ms: st.pct(99.0), cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6, errors: st.errors, note: String::new() })
+    Ok(Measure {
+        value: st.per_sec(),
+        p99_ms: st.pct(99.0),
+        cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6,
+        errors: st.errors,
+        note: String::new(),
+    })
 }
 
 /// W3: 16 open-loop writers (log-batch of 20 metrics at 10 Hz each) and one reader searching every second.
@@ -99,7 +148,8 @@ pub async fn run_w3(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
             tokio::time::sleep_until((start + Duration::from_secs(i as u64)).into()).await;
             i += 1;
             let t = Instant::now();
-            let body = json!({"experiment_ids": [exp], "filter": "metrics.k0 >= 0", "max_results": 100});
+            let body =
+                json!({"experiment_ids": [exp], "filter": "metrics.k0 >= 0", "max_results": 100});
             match load::send(&c, &base, post("runs/search", body)).await {
                 Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
                 Err(_) => errors += 1,
@@ -114,7 +164,12 @@ pub async fn run_w3(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
         p99_ms: st.pct(99.0),
         cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6,
         errors: st.errors + rerr,
-        note: format!("writes ok {} / errors {}; reader p50 {:.1} ms, errors {rerr}", st.ok, st.errors, percentile(&rlat, 50.0)),
+        note: format!(
+            "writes ok {} / errors {}; reader p50 {:.1} ms, errors {rerr}",
+            st.ok,
+            st.errors,
+            percentile(&rlat, 50.0)
+        ),
     })
 }
 
@@ -139,12 +194,26 @@ pub async fn seed_w4(srv: &Server, n: usize) -> Result<String, String> {
 pub const W4_FILTER: &str = "metrics.m0 > 0.2 and params.p1 != 'v3'";
 
 fn names(v: &Value) -> Vec<String> {
-    v["runs"].as_array().into_iter().flatten().filter_map(|r| r["info"]["run_name"].as_str().map(String::from)).collect()
+    v["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["info"]["run_name"].as_str().map(String::from))
+        .collect()
 }
 
 /// One search-runs page; returns (run names, next token).
-pub async fn search_page(c: &reqwest::Client, base: &str, exp: &str, filter: &str, order: &[&str], max: usize, token: Option<String>) -> Result<(Vec<String>, Option<String>), String> {
-    let mut body = json!({"experiment_ids": [exp], "filter": filter, "order_by": order, "max_results": max});
+pub async fn search_page(
+    c: &reqwest::Client,
+    base: &str,
+    exp: &str,
+    filter: &str,
+    order: &[&str],
+    max: usize,
+    token: Option<String>,
+) -> Result<(Vec<String>, Option<String>), String> {
+    let mut body =
+        json!({"experiment_ids": [exp], "filter": filter, "order_by": order, "max_results": max});
     if let Some(t) = token {
         body["page_token"] = json!(t);
     }
@@ -153,7 +222,12 @@ pub async fn search_page(c: &reqwest::Client, base: &str, exp: &str, filter: &st
 }
 
 /// The whole result by page token; returns every run name in order and the number of pages.
-pub async fn walk(c: &reqwest::Client, base: &str, exp: &str, page: usize) -> Result<(Vec<String>, usize), String> {
+pub async fn walk(
+    c: &reqwest::Client,
+    base: &str,
+    exp: &str,
+    page: usize,
+) -> Result<(Vec<String>, usize), String> {
     let (mut all, mut token, mut pages) = (Vec::new(), None, 0);
     loop {
         let (n, next) = search_page(c, base, exp, "", &[], page, token).await?;
@@ -177,12 +251,27 @@ pub async fn run_w4(srv: &Server, exp: &str, kind: usize, sz: &Sizes) -> Result<
         if kind == 0 {
             walk(&c, &srv.url, exp, 1000).await?;
         } else {
-            search_page(&c, &srv.url, exp, W4_FILTER, &["metrics.m1 DESC"], kind, None).await?;
+            search_page(
+                &c,
+                &srv.url,
+                exp,
+                W4_FILTER,
+                &["metrics.m1 DESC"],
+                kind,
+                None,
+            )
+            .await?;
         }
         times.push(t.elapsed().as_secs_f64());
     }
     let cpu = srv.cpu_seconds() - cpu0;
-    Ok(Measure { value: percentile(&times, 50.0), p99_ms: percentile(&times, 99.0) * 1e3, cpu_per_unit: cpu / times.len() as f64, errors: 0, note: String::new() })
+    Ok(Measure {
+        value: percentile(&times, 50.0),
+        p99_ms: percentile(&times, 99.0) * 1e3,
+        cpu_per_unit: cpu / times.len() as f64,
+        errors: 0,
+        note: String::new(),
+    })
 }
 
 /// W5 seed: one run whose metric `k0` has `points` points (log-batch of 1000 at a time).
@@ -192,7 +281,16 @@ pub async fn seed_w5(srv: &Server, points: usize) -> Result<String, String> {
     let run = setup::run(&c, &srv.url, &exp, "history", 0).await?;
     for seq in 0..points.div_ceil(1000) {
         let body = setup::metric_batch(&run, 1, 1000, seq);
-        load::send(&c, &srv.url, Req { post: true, path: "/api/2.0/mlflow/runs/log-batch".into(), body: Some(body) }).await?;
+        load::send(
+            &c,
+            &srv.url,
+            Req {
+                post: true,
+                path: "/api/2.0/mlflow/runs/log-batch".into(),
+                body: Some(body),
+            },
+        )
+        .await?;
     }
     Ok(run)
 }
@@ -225,7 +323,11 @@ pub async fn run_w5(srv: &Server, run: &str, bulk: bool, sz: &Sizes) -> Result<M
     let mut times = Vec::new();
     for _ in 0..sz.w5_repeats {
         let t = Instant::now();
-        let req = if bulk { interval_req(run) } else { history_req(run) };
+        let req = if bulk {
+            interval_req(run)
+        } else {
+            history_req(run)
+        };
         load::send(&c, &srv.url, req).await?;
         times.push(t.elapsed().as_secs_f64());
     }

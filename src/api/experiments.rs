@@ -11,49 +11,79 @@ use crate::types::responses::*;
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/create", tag = "experiments", request_body = CreateExperiment,
     responses((status = 200, body = CreateExperimentResponse), (status = 400, body = ErrorBody)))]
-pub async fn create_experiment(st: State, Body(req): Body<CreateExperiment>) -> ApiResult<HttpResponse> {
+pub async fn create_experiment(
+    st: State,
+    Body(req): Body<CreateExperiment>,
+) -> ApiResult<HttpResponse> {
     let experiment_id = blocking(st, move |s| svc::create(s, &req)).await?;
     json(&CreateExperimentResponse { experiment_id })
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/experiments/get", tag = "experiments", params(ExperimentIdReq),
     responses((status = 200, body = ExperimentResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_experiment(st: State, Query(req): Query<ExperimentIdReq>) -> ApiResult<HttpResponse> {
-    let experiment = blocking(st, move |s| svc::get(s, required(&req.experiment_id, "experiment_id")?)).await?;
+pub async fn get_experiment(
+    st: State,
+    Query(req): Query<ExperimentIdReq>,
+) -> ApiResult<HttpResponse> {
+    let experiment = blocking(st, move |s| {
+        svc::get(s, required(&req.experiment_id, "experiment_id")?)
+    })
+    .await?;
     json(&ExperimentResponse { experiment })
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/experiments/get-by-name", tag = "experiments", params(GetExperimentByName),
     responses((status = 200, body = ExperimentResponse), (status = 404, body = ErrorBody)))]
-pub async fn get_experiment_by_name(st: State, Query(req): Query<GetExperimentByName>) -> ApiResult<HttpResponse> {
-    let experiment =
-        blocking(st, move |s| svc::get_by_name(s, required(&req.experiment_name, "experiment_name")?)).await?;
+pub async fn get_experiment_by_name(
+    st: State,
+    Query(req): Query<GetExperimentByName>,
+) -> ApiResult<HttpResponse> {
+    let experiment = blocking(st, move |s| {
+        svc::get_by_name(s, required(&req.experiment_name, "experiment_name")?)
+    })
+    .await?;
     json(&ExperimentResponse { experiment })
 }
 
 async fn search(st: State, req: SearchExperiments) -> ApiResult<HttpResponse> {
     let (experiments, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
-    json(&SearchExperimentsResponse { experiments, next_page_token })
+    json(&SearchExperimentsResponse {
+        experiments,
+        next_page_token,
+    })
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/search", tag = "experiments", request_body = SearchExperiments,
     responses((status = 200, body = SearchExperimentsResponse), (status = 400, body = ErrorBody)))]
-pub async fn search_experiments(st: State, Body(req): Body<SearchExperiments>) -> ApiResult<HttpResponse> {
+pub async fn search_experiments(
+    st: State,
+    Body(req): Body<SearchExperiments>,
+) -> ApiResult<HttpResponse> {
     search(st, req).await
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/experiments/search", tag = "experiments", params(SearchExperiments),
     operation_id = "search_experiments_get",
     responses((status = 200, body = SearchExperimentsResponse), (status = 400, body = ErrorBody)))]
-pub async fn search_experiments_get(st: State, Query(req): Query<SearchExperiments>) -> ApiResult<HttpResponse> {
+pub async fn search_experiments_get(
+    st: State,
+    Query(req): Query<SearchExperiments>,
+) -> ApiResult<HttpResponse> {
     search(st, req).await
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/update", tag = "experiments", request_body = UpdateExperiment,
     responses((status = 200, body = Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update_experiment(st: State, Body(req): Body<UpdateExperiment>) -> ApiResult<HttpResponse> {
+pub async fn update_experiment(
+    st: State,
+    Body(req): Body<UpdateExperiment>,
+) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        svc::rename(s, required(&req.experiment_id, "experiment_id")?, required(&req.new_name, "new_name")?)
+        svc::rename(
+            s,
+            required(&req.experiment_id, "experiment_id")?,
+            required(&req.new_name, "new_name")?,
+        )
     })
     .await?;
     empty()
@@ -61,24 +91,44 @@ pub async fn update_experiment(st: State, Body(req): Body<UpdateExperiment>) -> 
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/delete", tag = "experiments", request_body = ExperimentIdReq,
     responses((status = 200, body = Empty), (status = 404, body = ErrorBody)))]
-pub async fn delete_experiment(st: State, Body(req): Body<ExperimentIdReq>) -> ApiResult<HttpResponse> {
-    blocking(st, move |s| svc::set_deleted(s, required(&req.experiment_id, "experiment_id")?, true)).await?;
+pub async fn delete_experiment(
+    st: State,
+    Body(req): Body<ExperimentIdReq>,
+) -> ApiResult<HttpResponse> {
+    blocking(st, move |s| {
+        svc::set_deleted(s, required(&req.experiment_id, "experiment_id")?, true)
+    })
+    .await?;
     empty()
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/restore", tag = "experiments", request_body = ExperimentIdReq,
     responses((status = 200, body = Empty), (status = 404, body = ErrorBody)))]
-pub async fn restore_experiment(st: State, Body(req): Body<ExperimentIdReq>) -> ApiResult<HttpResponse> {
-    blocking(st, move |s| svc::set_deleted(s, required(&req.experiment_id, "experiment_id")?, false)).await?;
+pub async fn restore_experiment(
+    st: State,
+    Body(req): Body<ExperimentIdReq>,
+) -> ApiResult<HttpResponse> {
+    blocking(st, move |s| {
+        svc::set_deleted(s, required(&req.experiment_id, "experiment_id")?, false)
+    })
+    .await?;
     empty()
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/set-experiment-tag", tag = "experiments",
     request_body = ExperimentTagReq, responses((status = 200, body = Empty), (status = 400, body = ErrorBody)))]
-pub async fn set_experiment_tag(st: State, Body(req): Body<ExperimentTagReq>) -> ApiResult<HttpResponse> {
+pub async fn set_experiment_tag(
+    st: State,
+    Body(req): Body<ExperimentTagReq>,
+) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
         let id = required(&req.experiment_id, "experiment_id")?;
-        svc::set_tag(s, id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))
+        svc::set_tag(
+            s,
+            id,
+            required(&req.key, "key")?,
+            req.value.as_deref().unwrap_or(""),
+        )
     })
     .await?;
     empty()
@@ -86,8 +136,17 @@ pub async fn set_experiment_tag(st: State, Body(req): Body<ExperimentTagReq>) ->
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/delete-experiment-tag", tag = "experiments",
     request_body = ExperimentTagReq, responses((status = 200, body = Empty), (status = 404, body = ErrorBody)))]
-pub async fn delete_experiment_tag(st: State, Body(req): Body<ExperimentTagReq>) -> ApiResult<HttpResponse> {
-    blocking(st, move |s| svc::delete_tag(s, required(&req.experiment_id, "experiment_id")?, required(&req.key, "key")?))
-        .await?;
+pub async fn delete_experiment_tag(
+    st: State,
+    Body(req): Body<ExperimentTagReq>,
+) -> ApiResult<HttpResponse> {
+    blocking(st, move |s| {
+        svc::delete_tag(
+            s,
+            required(&req.experiment_id, "experiment_id")?,
+            required(&req.key, "key")?,
+        )
+    })
+    .await?;
     empty()
 }

@@ -42,7 +42,9 @@ fn normalize(v: &mut Value) -> ApiResult<()> {
                 .collect();
             for (camel, snake) in renames {
                 if map.contains_key(&snake) {
-                    return Err(ApiError::invalid(format!("Request specifies both '{snake}' and '{camel}'")));
+                    return Err(ApiError::invalid(format!(
+                        "Request specifies both '{snake}' and '{camel}'"
+                    )));
                 }
                 if let Some(val) = map.remove(&camel) {
                     map.insert(snake, val);
@@ -71,11 +73,13 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let mut v: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?
     };
     if let Value::String(inner) = &v {
         // Old clients send a JSON string that holds the JSON object.
-        v = serde_json::from_str(inner).map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?;
+        v = serde_json::from_str(inner)
+            .map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?;
     }
     if v.is_null() {
         v = Value::Object(Map::new());
@@ -112,7 +116,13 @@ fn json_content_type(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
         .unwrap_or(false)
 }
 
@@ -126,9 +136,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         let body = Bytes::from_request(req, payload);
         Box::pin(async move {
             if needs_json && !ct_ok {
-                return Err(ApiError::invalid("Bad Request. Content-Type must be one of ['application/json']."));
+                return Err(ApiError::invalid(
+                    "Bad Request. Content-Type must be one of ['application/json'].",
+                ));
             }
-            let bytes = body.await.map_err(|e| ApiError::invalid(format!("Could not read the request body: {e}")))?;
+            let bytes = body
+                .await
+                .map_err(|e| ApiError::invalid(format!("Could not read the request body: {e}")))?;
             parse_body(&bytes).map(Body)
         })
     }

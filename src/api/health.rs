@@ -10,12 +10,16 @@ pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
 #[utoipa::path(get, path = "/health", tag = "server", responses((status = 200, description = "OK", body = String)))]
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("OK")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("OK")
 }
 
 #[utoipa::path(get, path = "/version", tag = "server", responses((status = 200, description = "MLflow version served", body = String)))]
 pub async fn version() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(MLFLOW_COMPAT_VERSION)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(MLFLOW_COMPAT_VERSION)
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]

@@ -20,7 +20,9 @@ where
     T: Send + 'static,
     F: FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
 {
-    web::block(move || f(&st)).await.map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+    web::block(move || f(&st))
+        .await
+        .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
 }
 
 pub fn json<T: Serialize>(body: &T) -> ApiResult<HttpResponse> {
@@ -28,7 +30,9 @@ pub fn json<T: Serialize>(body: &T) -> ApiResult<HttpResponse> {
 }
 
 pub fn empty() -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().content_type("application/json").body("{}"))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body("{}"))
 }
 
 /// The MLflow tracking routes, mounted under `/api/2.0/mlflow` and `/ajax-api/2.0/mlflow`.
@@ -38,7 +42,10 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
     use runs as r;
     cfg.service(web::resource("/experiments/create").route(web::post().to(e::create_experiment)))
         .service(web::resource("/experiments/get").route(web::get().to(e::get_experiment)))
-        .service(web::resource("/experiments/get-by-name").route(web::get().to(e::get_experiment_by_name)))
+        .service(
+            web::resource("/experiments/get-by-name")
+                .route(web::get().to(e::get_experiment_by_name)),
+        )
         .service(
             web::resource("/experiments/search")
                 .route(web::get().to(e::search_experiments_get))
@@ -47,8 +54,14 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/experiments/update").route(web::post().to(e::update_experiment)))
         .service(web::resource("/experiments/delete").route(web::post().to(e::delete_experiment)))
         .service(web::resource("/experiments/restore").route(web::post().to(e::restore_experiment)))
-        .service(web::resource("/experiments/set-experiment-tag").route(web::post().to(e::set_experiment_tag)))
-        .service(web::resource("/experiments/delete-experiment-tag").route(web::post().to(e::delete_experiment_tag)))
+        .service(
+            web::resource("/experiments/set-experiment-tag")
+                .route(web::post().to(e::set_experiment_tag)),
+        )
+        .service(
+            web::resource("/experiments/delete-experiment-tag")
+                .route(web::post().to(e::delete_experiment_tag)),
+        )
         .service(web::resource("/runs/create").route(web::post().to(r::create_run)))
         .service(web::resource("/runs/get").route(web::get().to(r::get_run)))
         .service(web::resource("/runs/update").route(web::post().to(r::update_run)))
@@ -63,10 +76,15 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/runs/outputs").route(web::post().to(r::log_outputs)))
         .service(web::resource("/runs/search").route(web::post().to(r::search_runs)))
         .service(web::resource("/metrics/get-history").route(web::get().to(m::get_metric_history)))
-        .service(web::resource("/metrics/get-history-bulk-interval").route(web::get().to(m::get_history_bulk_interval)));
+        .service(
+            web::resource("/metrics/get-history-bulk-interval")
+                .route(web::get().to(m::get_history_bulk_interval)),
+        );
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.
 pub fn ajax_only_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/metrics/get-history-bulk").route(web::get().to(metrics::get_history_bulk)));
+    cfg.service(
+        web::resource("/metrics/get-history-bulk").route(web::get().to(metrics::get_history_bulk)),
+    );
 }

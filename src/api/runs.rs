@@ -19,7 +19,10 @@ pub async fn create_run(st: State, Body(req): Body<CreateRun>) -> ApiResult<Http
 #[utoipa::path(get, path = "/api/2.0/mlflow/runs/get", tag = "runs", params(RunIdReq),
     responses((status = 200, body = RunResponse), (status = 404, body = ErrorBody)))]
 pub async fn get_run(st: State, Query(req): Query<RunIdReq>) -> ApiResult<HttpResponse> {
-    let run = blocking(st, move |s| svc::get(s, run_id_of(&req.run_id, &req.run_uuid)?)).await?;
+    let run = blocking(st, move |s| {
+        svc::get(s, run_id_of(&req.run_id, &req.run_uuid)?)
+    })
+    .await?;
     json(&RunResponse { run })
 }
 
@@ -33,14 +36,20 @@ pub async fn update_run(st: State, Body(req): Body<UpdateRun>) -> ApiResult<Http
 #[utoipa::path(post, path = "/api/2.0/mlflow/runs/delete", tag = "runs", request_body = RunIdReq,
     responses((status = 200, body = Empty), (status = 404, body = ErrorBody)))]
 pub async fn delete_run(st: State, Body(req): Body<RunIdReq>) -> ApiResult<HttpResponse> {
-    blocking(st, move |s| svc::set_deleted(s, run_id_of(&req.run_id, &req.run_uuid)?, true)).await?;
+    blocking(st, move |s| {
+        svc::set_deleted(s, run_id_of(&req.run_id, &req.run_uuid)?, true)
+    })
+    .await?;
     empty()
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/runs/restore", tag = "runs", request_body = RunIdReq,
     responses((status = 200, body = Empty), (status = 404, body = ErrorBody)))]
 pub async fn restore_run(st: State, Body(req): Body<RunIdReq>) -> ApiResult<HttpResponse> {
-    blocking(st, move |s| svc::set_deleted(s, run_id_of(&req.run_id, &req.run_uuid)?, false)).await?;
+    blocking(st, move |s| {
+        svc::set_deleted(s, run_id_of(&req.run_id, &req.run_uuid)?, false)
+    })
+    .await?;
     empty()
 }
 
@@ -97,5 +106,8 @@ pub async fn log_outputs(st: State, Body(req): Body<LogOutputs>) -> ApiResult<Ht
     responses((status = 200, body = SearchRunsResponse), (status = 400, body = ErrorBody)))]
 pub async fn search_runs(st: State, Body(req): Body<SearchRuns>) -> ApiResult<HttpResponse> {
     let (runs, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
-    json(&SearchRunsResponse { runs, next_page_token })
+    json(&SearchRunsResponse {
+        runs,
+        next_page_token,
+    })
 }

@@ -7,7 +7,6 @@
 pub mod models;
 pub mod schema;
 
-
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,7 +28,10 @@ pub enum Dialect {
 }
 
 pub enum Conn {
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>, Option<MutexGuard<'static, ()>>),
+    Sqlite(
+        PooledConnection<ConnectionManager<SqliteConnection>>,
+        Option<MutexGuard<'static, ()>>,
+    ),
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
@@ -56,10 +58,14 @@ pub enum StoreTarget {
 
 /// Parse an MLflow-style backend store URI (`sqlite:///path.db`, `postgresql://…`, `postgresql+psycopg2://…`).
 pub fn parse_store_uri(uri: &str) -> Result<StoreTarget, String> {
-    let (scheme, rest) = uri
-        .split_once("://")
-        .ok_or_else(|| format!("Invalid backend store URI '{uri}': expected sqlite:///<path> or postgresql://…"))?;
-    let base = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+    let (scheme, rest) = uri.split_once("://").ok_or_else(|| {
+        format!("Invalid backend store URI '{uri}': expected sqlite:///<path> or postgresql://…")
+    })?;
+    let base = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
     match base.as_str() {
         "sqlite" => {
             // sqlite:///relative.db -> "relative.db"; sqlite:////abs.db -> "/abs.db"; sqlite:// -> memory
@@ -105,12 +111,18 @@ impl Db {
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(manager)
                     .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
-                let mut conn = pool.get().map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
+                let mut conn = pool
+                    .get()
+                    .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map_err(|e| format!("SQLite migrations failed: {e}"))?;
                 // One in-process writer lock per database file, leaked once for a 'static guard.
                 let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
-                Ok(Db { pool: PoolKind::Sqlite(pool), write_lock, dialect: Dialect::Sqlite })
+                Ok(Db {
+                    pool: PoolKind::Sqlite(pool),
+                    write_lock,
+                    dialect: Dialect::Sqlite,
+                })
             }
             StoreTarget::Postgres(url) => {
                 let manager = ConnectionManager::<PgConnection>::new(url.clone());
@@ -118,13 +130,20 @@ impl Db {
                     .max_size(pool_size.max(2))
                     .connection_timeout(Duration::from_secs(10))
                     .build(manager)
-                    .map_err(|e| format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url)))?;
-                let mut conn =
-                    pool.get().map_err(|e| format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url)))?;
+                    .map_err(|e| {
+                        format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url))
+                    })?;
+                let mut conn = pool.get().map_err(|e| {
+                    format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url))
+                })?;
                 conn.run_pending_migrations(PG_MIGRATIONS)
                     .map_err(|e| format!("PostgreSQL migrations failed: {e}"))?;
                 let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
-                Ok(Db { pool: PoolKind::Postgres(pool), write_lock, dialect: Dialect::Postgres })
+                Ok(Db {
+                    pool: PoolKind::Postgres(pool),
+                    write_lock,
+                    dialect: Dialect::Postgres,
+                })
             }
         }
     }
@@ -141,7 +160,10 @@ impl Db {
     pub fn write(&self) -> ApiResult<Conn> {
         Ok(match &self.pool {
             PoolKind::Sqlite(p) => {
-                let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let guard = self
+                    .write_lock
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 Conn::Sqlite(p.get()?, Some(guard))
             }
             PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
@@ -189,13 +211,13 @@ macro_rules! db_write {
             $crate::db::Conn::Sqlite(mut pooled, _guard) => {
                 pooled.immediate_transaction(|$conn| -> $crate::error::ApiResult<_> { $body })
             }
-            $crate::db::Conn::Postgres(mut pooled) => {
-                diesel::Connection::transaction(&mut *pooled, |$conn| -> $crate::error::ApiResult<_> { $body })
-            }
+            $crate::db::Conn::Postgres(mut pooled) => diesel::Connection::transaction(
+                &mut *pooled,
+                |$conn| -> $crate::error::ApiResult<_> { $body },
+            ),
         }
     };
 }
-
 
 /// Load rows of `$row` (a `QueryableByName`) from a [`crate::search::SqlBuf`] built at run time.
 #[macro_export]
@@ -223,7 +245,9 @@ macro_rules! bind_dynamic {
         for b in &$buf.binds {
             q = match b {
                 $crate::search::Bind::Text(s) => q.bind::<diesel::sql_types::Text, _>(s.clone()),
-                $crate::search::Bind::OptText(s) => q.bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(s.clone()),
+                $crate::search::Bind::OptText(s) => {
+                    q.bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(s.clone())
+                }
                 $crate::search::Bind::Int(i) => q.bind::<diesel::sql_types::BigInt, _>(*i),
                 $crate::search::Bind::Float(f) => q.bind::<diesel::sql_types::Double, _>(*f),
             };
@@ -238,8 +262,14 @@ mod tests {
 
     #[test]
     fn store_uris() {
-        assert_eq!(parse_store_uri("sqlite:///mlflow.db"), Ok(StoreTarget::Sqlite("mlflow.db".into())));
-        assert_eq!(parse_store_uri("sqlite:////abs/x.db"), Ok(StoreTarget::Sqlite("/abs/x.db".into())));
+        assert_eq!(
+            parse_store_uri("sqlite:///mlflow.db"),
+            Ok(StoreTarget::Sqlite("mlflow.db".into()))
+        );
+        assert_eq!(
+            parse_store_uri("sqlite:////abs/x.db"),
+            Ok(StoreTarget::Sqlite("/abs/x.db".into()))
+        );
         assert_eq!(
             parse_store_uri("postgresql+psycopg2://u:p@h:5432/db"),
             Ok(StoreTarget::Postgres("postgresql://u:p@h:5432/db".into()))

@@ -116,6 +116,15 @@ diesel::table! {
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
 diesel::joinable!(runs -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
-    experiments, experiment_tags, runs, params, tags, metrics, latest_metrics, datasets, run_inputs,
-    input_tags, run_model_io,
+    experiments,
+    experiment_tags,
+    runs,
+    params,
+    tags,
+    metrics,
+    latest_metrics,
+    datasets,
+    run_inputs,
+    input_tags,
+    run_model_io,
 );

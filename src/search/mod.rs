@@ -69,14 +69,20 @@ pub fn decode_page_token(token: Option<&str>) -> ApiResult<i64> {
         None | Some("") => return Ok(0),
         Some(t) => t,
     };
-    let bad = || ApiError::invalid(format!("Invalid page token, could not base64-decode or parse: '{token}'"));
+    let bad = || {
+        ApiError::invalid(format!(
+            "Invalid page token, could not base64-decode or parse: '{token}'"
+        ))
+    };
     let raw = base64::engine::general_purpose::STANDARD
         .decode(token.trim())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(token.trim()))
         .map_err(|_| bad())?;
     let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let offset = v.get("offset").and_then(|o| o.as_i64()).ok_or_else(|| {
-        ApiError::invalid(format!("Invalid page token, parsed value does not contain an 'offset' field: '{token}'"))
+        ApiError::invalid(format!(
+            "Invalid page token, parsed value does not contain an 'offset' field: '{token}'"
+        ))
     })?;
     if offset < 0 {
         return Err(bad());

@@ -137,11 +137,13 @@ fn tokenize(filter: &str) -> ApiResult<Vec<Tok>> {
                 i += 1
             }
             '\'' => {
-                let s = read_quoted(&chars, &mut i, '\'').ok_or_else(|| invalid_filter(filter, "unterminated string"))?;
+                let s = read_quoted(&chars, &mut i, '\'')
+                    .ok_or_else(|| invalid_filter(filter, "unterminated string"))?;
                 toks.push(Tok::Str(s));
             }
             '"' | '`' => {
-                let s = read_quoted(&chars, &mut i, c).ok_or_else(|| invalid_filter(filter, "unterminated quote"))?;
+                let s = read_quoted(&chars, &mut i, c)
+                    .ok_or_else(|| invalid_filter(filter, "unterminated quote"))?;
                 // A quoted token is a key when an operator follows, else a string value (handled by the parser).
                 if c == '`' {
                     toks.push(Tok::Ident(None, s));
@@ -156,23 +158,37 @@ fn tokenize(filter: &str) -> ApiResult<Vec<Tok>> {
                     i += 1;
                 }
                 i += 1;
-                let op = if op == "==" { "=".to_string() } else if op == "<>" { "!=".to_string() } else { op };
+                let op = if op == "==" {
+                    "=".to_string()
+                } else if op == "<>" {
+                    "!=".to_string()
+                } else {
+                    op
+                };
                 if !matches!(op.as_str(), "=" | "!=" | "<" | "<=" | ">" | ">=") {
                     return Err(invalid_filter(filter, &format!("unknown operator '{op}'")));
                 }
                 toks.push(Tok::Op(op));
             }
-            c if c.is_ascii_digit() || ((c == '-' || c == '+' || c == '.') && i + 1 < chars.len() && (chars[i + 1].is_ascii_digit() || chars[i + 1] == '.')) => {
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+' || c == '.')
+                    && i + 1 < chars.len()
+                    && (chars[i + 1].is_ascii_digit() || chars[i + 1] == '.')) =>
+            {
                 let start = i;
                 i += 1;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '.' | '-' | '+')) {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '.' | '-' | '+'))
+                {
                     if matches!(chars[i], '-' | '+') && !matches!(chars[i - 1], 'e' | 'E') {
                         break;
                     }
                     i += 1;
                 }
                 let text: String = chars[start..i].iter().collect();
-                let n: f64 = text.parse().map_err(|_| invalid_filter(filter, &format!("'{text}' is not a number")))?;
+                let n: f64 = text
+                    .parse()
+                    .map_err(|_| invalid_filter(filter, &format!("'{text}' is not a number")))?;
                 toks.push(Tok::Num(n));
             }
             c if is_ident_char(c) => {
@@ -184,15 +200,24 @@ fn tokenize(filter: &str) -> ApiResult<Vec<Tok>> {
                 // `prefix."quoted key"` or prefix.`quoted key`
                 if word.ends_with('.') && i < chars.len() && matches!(chars[i], '"' | '`') {
                     let q = chars[i];
-                    let key = read_quoted(&chars, &mut i, q).ok_or_else(|| invalid_filter(filter, "unterminated quote"))?;
-                    toks.push(Tok::Ident(Some(word.trim_end_matches('.').to_ascii_lowercase()), key));
+                    let key = read_quoted(&chars, &mut i, q)
+                        .ok_or_else(|| invalid_filter(filter, "unterminated quote"))?;
+                    toks.push(Tok::Ident(
+                        Some(word.trim_end_matches('.').to_ascii_lowercase()),
+                        key,
+                    ));
                 } else if let Some((p, k)) = word.split_once('.') {
                     toks.push(Tok::Ident(Some(p.to_ascii_lowercase()), k.to_string()));
                 } else {
                     toks.push(Tok::Word(word));
                 }
             }
-            other => return Err(invalid_filter(filter, &format!("unexpected character '{other}'"))),
+            other => {
+                return Err(invalid_filter(
+                    filter,
+                    &format!("unexpected character '{other}'"),
+                ))
+            }
         }
     }
     Ok(toks)
@@ -208,7 +233,9 @@ pub fn parse_filter(filter: &str) -> ApiResult<Vec<Comparison>> {
             match &toks[i] {
                 Tok::Word(w) if w.eq_ignore_ascii_case("and") => i += 1,
                 Tok::Word(w) if w.eq_ignore_ascii_case("or") => {
-                    return Err(ApiError::invalid(format!("Invalid clause(s) in filter string: '{w}'")))
+                    return Err(ApiError::invalid(format!(
+                        "Invalid clause(s) in filter string: '{w}'"
+                    )))
                 }
                 _ => return Err(invalid_filter(filter, "expected AND between comparisons")),
             }
@@ -261,7 +288,10 @@ pub fn parse_filter(filter: &str) -> ApiResult<Vec<Comparison>> {
             Op::IsNull | Op::IsNotNull => Value::None,
             Op::In | Op::NotIn => {
                 if toks.get(i) != Some(&Tok::LParen) {
-                    return Err(invalid_filter(filter, "expected a list like ('a', 'b') after IN"));
+                    return Err(invalid_filter(
+                        filter,
+                        "expected a list like ('a', 'b') after IN",
+                    ));
                 }
                 i += 1;
                 let mut items = Vec::new();
@@ -288,13 +318,23 @@ pub fn parse_filter(filter: &str) -> ApiResult<Vec<Comparison>> {
                 let v = match toks.get(i) {
                     Some(Tok::Str(s)) => Value::Str(s.clone()),
                     Some(Tok::Num(n)) => Value::Num(*n),
-                    _ => return Err(invalid_filter(filter, "expected a quoted string or a number")),
+                    _ => {
+                        return Err(invalid_filter(
+                            filter,
+                            "expected a quoted string or a number",
+                        ))
+                    }
                 };
                 i += 1;
                 v
             }
         };
-        out.push(Comparison { prefix, key, op, value });
+        out.push(Comparison {
+            prefix,
+            key,
+            op,
+            value,
+        });
     }
     Ok(out)
 }
@@ -326,5 +366,9 @@ pub fn parse_order_by(item: &str) -> ApiResult<OrderItem> {
     if toks.len() > 2 {
         return Err(bad());
     }
-    Ok(OrderItem { prefix, key, ascending })
+    Ok(OrderItem {
+        prefix,
+        key,
+        ascending,
+    })
 }

@@ -25,7 +25,11 @@ pub struct SqlBuf {
 
 impl SqlBuf {
     pub fn new(dialect: Dialect) -> Self {
-        SqlBuf { dialect, sql: String::with_capacity(512), binds: Vec::new() }
+        SqlBuf {
+            dialect,
+            sql: String::with_capacity(512),
+            binds: Vec::new(),
+        }
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);
@@ -80,7 +84,9 @@ fn resolve<'a>(t: &'a Target, prefix: Option<&str>, key: &str) -> ApiResult<Reso
             if t.datasets {
                 valid.extend(["dataset", "datasets"]);
             }
-            ApiError::invalid(format!("Invalid entity type '{p}'. Valid values are {valid:?}"))
+            ApiError::invalid(format!(
+                "Invalid entity type '{p}'. Valid values are {valid:?}"
+            ))
         }),
     }
 }
@@ -88,7 +94,9 @@ fn resolve<'a>(t: &'a Target, prefix: Option<&str>, key: &str) -> ApiResult<Reso
 fn attr_of<'a>(t: &'a Target, key: &str) -> ApiResult<Resolved<'a>> {
     find_attr(t, key).map(Resolved::Attr).ok_or_else(|| {
         let valid: Vec<&str> = t.attrs.iter().map(|a| a.names[0]).collect();
-        ApiError::invalid(format!("Invalid attribute key '{key}' specified. Valid keys are '{valid:?}'"))
+        ApiError::invalid(format!(
+            "Invalid attribute key '{key}' specified. Valid keys are '{valid:?}'"
+        ))
     })
 }
 
@@ -108,7 +116,9 @@ fn str_value(v: &Value, what: &str) -> ApiResult<String> {
 fn num_value(v: &Value, what: &str) -> ApiResult<f64> {
     match v {
         Value::Num(n) => Ok(*n),
-        other => Err(ApiError::invalid(format!("Expected numeric value type for {what}. Found {other:?}"))),
+        other => Err(ApiError::invalid(format!(
+            "Expected numeric value type for {what}. Found {other:?}"
+        ))),
     }
 }
 
@@ -116,13 +126,19 @@ fn num_value(v: &Value, what: &str) -> ApiResult<f64> {
 fn string_cmp(buf: &mut SqlBuf, col: &str, op: Op, v: String) {
     match op {
         Op::ILike => {
-            buf.push("LOWER(").push(col).push(") LIKE LOWER(").bind(Bind::Text(v)).push(")");
+            buf.push("LOWER(")
+                .push(col)
+                .push(") LIKE LOWER(")
+                .bind(Bind::Text(v))
+                .push(")");
         }
         Op::Like => {
             buf.push(col).push(" LIKE ").bind(Bind::Text(v));
         }
         _ => {
-            buf.push(col).push(if op == Op::Eq { " = " } else { " <> " }).bind(Bind::Text(v));
+            buf.push(col)
+                .push(if op == Op::Eq { " = " } else { " <> " })
+                .bind(Bind::Text(v));
         }
     }
 }
@@ -141,7 +157,11 @@ fn sql_op(op: Op) -> &'static str {
 fn int_ids(items: &[String]) -> ApiResult<Vec<Bind>> {
     items
         .iter()
-        .map(|s| s.parse::<i64>().map(Bind::Int).map_err(|_| ApiError::invalid(format!("Invalid id '{s}' in filter"))))
+        .map(|s| {
+            s.parse::<i64>()
+                .map(Bind::Int)
+                .map_err(|_| ApiError::invalid(format!("Invalid id '{s}' in filter")))
+        })
         .collect()
 }
 
@@ -150,27 +170,37 @@ fn attr_clause(buf: &mut SqlBuf, t: &Target, a: &Attr, c: &Comparison) -> ApiRes
     let what = format!("attribute '{}'", c.key);
     match (a.kind, c.op) {
         (AttrKind::Num, op) if op.is_numeric_cmp() => {
-            buf.push(&col).push(sql_op(op)).bind(Bind::Int(num_value(&c.value, &what)? as i64));
+            buf.push(&col)
+                .push(sql_op(op))
+                .bind(Bind::Int(num_value(&c.value, &what)? as i64));
         }
         (AttrKind::Str | AttrKind::IntId, Op::In | Op::NotIn) if a.allow_in => {
-            let Value::List(items) = &c.value else { return Err(bad_op(c.op, &what)) };
+            let Value::List(items) = &c.value else {
+                return Err(bad_op(c.op, &what));
+            };
             let binds = if a.kind == AttrKind::IntId {
                 int_ids(items)?
             } else {
                 items.iter().cloned().map(Bind::Text).collect()
             };
-            buf.push(&col).push(if c.op == Op::In { " IN " } else { " NOT IN " }).bind_list(binds);
+            buf.push(&col)
+                .push(if c.op == Op::In { " IN " } else { " NOT IN " })
+                .bind_list(binds);
         }
         (AttrKind::IntId, Op::Eq | Op::Ne) => {
             let v = str_value(&c.value, &what)?;
-            let id = v.parse::<i64>().map_err(|_| ApiError::invalid(format!("Invalid id '{v}' in filter")))?;
+            let id = v
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("Invalid id '{v}' in filter")))?;
             buf.push(&col).push(sql_op(c.op)).bind(Bind::Int(id));
         }
         (AttrKind::IntId, Op::Like | Op::ILike) => {
             let cast = format!("CAST({col} AS TEXT)");
             string_cmp(buf, &cast, c.op, str_value(&c.value, &what)?);
         }
-        (AttrKind::Str, op) if op.is_string_cmp() => string_cmp(buf, &col, op, str_value(&c.value, &what)?),
+        (AttrKind::Str, op) if op.is_string_cmp() => {
+            string_cmp(buf, &col, op, str_value(&c.value, &what)?)
+        }
         (_, op) => return Err(bad_op(op, &what)),
     }
     Ok(())
@@ -194,12 +224,17 @@ fn kv_clause(buf: &mut SqlBuf, t: &Target, kv: &KeyValue, c: &Comparison) -> Api
         }
         op if kv.numeric && op.is_numeric_cmp() => {
             let v = num_value(&c.value, &what)?;
-            buf.push(&head).bind(Bind::Text(c.key.clone())).push(" AND kv.value").push(sql_op(op));
+            buf.push(&head)
+                .bind(Bind::Text(c.key.clone()))
+                .push(" AND kv.value")
+                .push(sql_op(op));
             buf.bind(Bind::Float(v)).push(")");
         }
         op if !kv.numeric && op.is_string_cmp() => {
             let v = str_value(&c.value, &what)?;
-            buf.push(&head).bind(Bind::Text(c.key.clone())).push(" AND ");
+            buf.push(&head)
+                .bind(Bind::Text(c.key.clone()))
+                .push(" AND ");
             string_cmp(buf, "kv.value", op, v);
             buf.push(")");
         }
@@ -214,20 +249,25 @@ fn dataset_clause(buf: &mut SqlBuf, t: &Target, c: &Comparison) -> ApiResult<()>
         "name" => "d.name",
         "digest" => "d.digest",
         "context" => "it.value",
-        other => {
-            return Err(ApiError::invalid(format!(
-                "Invalid dataset key '{other}' specified. Valid keys are ['name', 'digest', 'context']"
-            )))
-        }
+        other => return Err(ApiError::invalid(format!(
+            "Invalid dataset key '{other}' specified. Valid keys are ['name', 'digest', 'context']"
+        ))),
     };
-    buf.push("EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid ");
+    buf.push(
+        "EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid ",
+    );
     if c.key == "context" {
         buf.push("JOIN input_tags it ON it.run_uuid = ri.run_uuid AND it.dataset_uuid = ri.dataset_uuid AND it.key = 'mlflow.data.context' ");
     }
-    buf.push("WHERE ri.run_uuid = ").push(t.table).push(".").push(t.id).push(" AND ");
+    buf.push("WHERE ri.run_uuid = ")
+        .push(t.table)
+        .push(".")
+        .push(t.id)
+        .push(" AND ");
     match (c.op, &c.value) {
         (Op::In | Op::NotIn, Value::List(items)) => {
-            buf.push(col).push(if c.op == Op::In { " IN " } else { " NOT IN " });
+            buf.push(col)
+                .push(if c.op == Op::In { " IN " } else { " NOT IN " });
             buf.bind_list(items.iter().cloned().map(Bind::Text));
         }
         (op, v) if op.is_string_cmp() => string_cmp(buf, col, op, str_value(v, &what)?),
@@ -239,13 +279,23 @@ fn dataset_clause(buf: &mut SqlBuf, t: &Target, c: &Comparison) -> ApiResult<()>
 
 /// Multi-row `INSERT … VALUES (…), (…) <tail>` statements for `rows`, split so no statement exceeds
 /// the bind limits of either backend. `tail` is an `ON CONFLICT …` clause (same syntax on both).
-pub fn batch_insert(dialect: Dialect, table: &str, cols: &[&str], rows: Vec<Vec<Bind>>, tail: &str) -> Vec<SqlBuf> {
+pub fn batch_insert(
+    dialect: Dialect,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Bind>>,
+    tail: &str,
+) -> Vec<SqlBuf> {
     let per_stmt = (30000 / cols.len().max(1)).max(1);
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut buf = SqlBuf::new(dialect);
-        buf.push("INSERT INTO ").push(table).push(" (").push(&cols.join(", ")).push(") VALUES ");
+        buf.push("INSERT INTO ")
+            .push(table)
+            .push(" (")
+            .push(&cols.join(", "))
+            .push(") VALUES ");
         for (i, row) in rows.by_ref().take(per_stmt).enumerate() {
             if i > 0 {
                 buf.push(", ");
@@ -283,19 +333,35 @@ pub fn push_order_by(buf: &mut SqlBuf, t: &Target, items: &[OrderItem]) -> ApiRe
         let expr = match resolve(t, it.prefix.as_deref(), &it.key).map_err(|_| bad())? {
             Resolved::Attr(a) if a.orderable => {
                 if seen.iter().any(|s| s == a.column) {
-                    return Err(ApiError::invalid(format!("`order_by` contains duplicate fields: {}", it.key)));
+                    return Err(ApiError::invalid(format!(
+                        "`order_by` contains duplicate fields: {}",
+                        it.key
+                    )));
                 }
                 seen.push(a.column.to_string());
                 format!("{}.{}", t.table, a.column)
             }
             Resolved::Kv(kv) if kv.orderable => {
                 if seen.contains(&ident) {
-                    return Err(ApiError::invalid(format!("`order_by` contains duplicate fields: {ident}")));
+                    return Err(ApiError::invalid(format!(
+                        "`order_by` contains duplicate fields: {ident}"
+                    )));
                 }
                 seen.push(ident.clone());
-                let mut sub = SqlBuf { dialect: buf.dialect, sql: String::new(), binds: std::mem::take(&mut buf.binds) };
-                sub.push("(SELECT kv.value FROM ").push(kv.table).push(" kv WHERE kv.").push(kv.fk);
-                sub.push(" = ").push(t.table).push(".").push(t.id).push(" AND kv.key = ");
+                let mut sub = SqlBuf {
+                    dialect: buf.dialect,
+                    sql: String::new(),
+                    binds: std::mem::take(&mut buf.binds),
+                };
+                sub.push("(SELECT kv.value FROM ")
+                    .push(kv.table)
+                    .push(" kv WHERE kv.")
+                    .push(kv.fk);
+                sub.push(" = ")
+                    .push(t.table)
+                    .push(".")
+                    .push(t.id)
+                    .push(" AND kv.key = ");
                 sub.bind(Bind::Text(it.key.clone())).push(")");
                 buf.binds = sub.binds;
                 let e = sub.sql;
@@ -309,12 +375,22 @@ pub fn push_order_by(buf: &mut SqlBuf, t: &Target, items: &[OrderItem]) -> ApiRe
     if items.is_empty() {
         for (col, asc) in t.default_order {
             seen.push(col.to_string());
-            parts.push(format!("{}.{} {}", t.table, col, if *asc { "ASC" } else { "DESC" }));
+            parts.push(format!(
+                "{}.{} {}",
+                t.table,
+                col,
+                if *asc { "ASC" } else { "DESC" }
+            ));
         }
     }
     for (col, asc) in t.always_order {
         if !seen.iter().any(|s| s == col) {
-            parts.push(format!("{}.{} {}", t.table, col, if *asc { "ASC" } else { "DESC" }));
+            parts.push(format!(
+                "{}.{} {}",
+                t.table,
+                col,
+                if *asc { "ASC" } else { "DESC" }
+            ));
         }
     }
     buf.push(" ORDER BY ").push(&parts.join(", "));

@@ -10,7 +10,13 @@ pub static RUNS: Target = Target {
     id: "run_uuid",
     attr_prefixes: ATTR_PREFIXES,
     attrs: &[
-        Attr { names: &["run_id", "run_uuid"], column: "run_uuid", kind: AttrKind::Str, allow_in: true, orderable: true },
+        Attr {
+            names: &["run_id", "run_uuid"],
+            column: "run_uuid",
+            kind: AttrKind::Str,
+            allow_in: true,
+            orderable: true,
+        },
         Attr {
             names: &["run_name", "run name", "Run name", "Run Name"],
             column: "name",
@@ -18,9 +24,27 @@ pub static RUNS: Target = Target {
             allow_in: false,
             orderable: true,
         },
-        Attr { names: &["status"], column: "status", kind: AttrKind::Str, allow_in: false, orderable: true },
-        Attr { names: &["user_id"], column: "user_id", kind: AttrKind::Str, allow_in: false, orderable: true },
-        Attr { names: &["artifact_uri"], column: "artifact_uri", kind: AttrKind::Str, allow_in: false, orderable: true },
+        Attr {
+            names: &["status"],
+            column: "status",
+            kind: AttrKind::Str,
+            allow_in: false,
+            orderable: true,
+        },
+        Attr {
+            names: &["user_id"],
+            column: "user_id",
+            kind: AttrKind::Str,
+            allow_in: false,
+            orderable: true,
+        },
+        Attr {
+            names: &["artifact_uri"],
+            column: "artifact_uri",
+            kind: AttrKind::Str,
+            allow_in: false,
+            orderable: true,
+        },
         Attr {
             names: &["start_time", "created", "Created"],
             column: "start_time",
@@ -28,7 +52,13 @@ pub static RUNS: Target = Target {
             allow_in: false,
             orderable: true,
         },
-        Attr { names: &["end_time"], column: "end_time", kind: AttrKind::Num, allow_in: false, orderable: true },
+        Attr {
+            names: &["end_time"],
+            column: "end_time",
+            kind: AttrKind::Num,
+            allow_in: false,
+            orderable: true,
+        },
     ],
     kvs: &[
         KeyValue {
@@ -70,7 +100,13 @@ pub static EXPERIMENTS: Target = Target {
     id: "experiment_id",
     attr_prefixes: &["attribute", "attributes", "attr"],
     attrs: &[
-        Attr { names: &["name"], column: "name", kind: AttrKind::Str, allow_in: false, orderable: true },
+        Attr {
+            names: &["name"],
+            column: "name",
+            kind: AttrKind::Str,
+            allow_in: false,
+            orderable: true,
+        },
         Attr {
             names: &["experiment_id"],
             column: "experiment_id",

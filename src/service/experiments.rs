@@ -69,9 +69,14 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
     let root = st.artifact_root.clone();
     let now = now_ms();
     let id = db_write!(st.db, |conn| {
-        let taken: i64 = ex::table.filter(ex::name.eq(name)).count().get_result(conn)?;
+        let taken: i64 = ex::table
+            .filter(ex::name.eq(name))
+            .count()
+            .get_result(conn)?;
         if taken > 0 {
-            return Err(ApiError::already_exists(format!("Experiment(name={name}) already exists.")));
+            return Err(ApiError::already_exists(format!(
+                "Experiment(name={name}) already exists."
+            )));
         }
         let row = NewExperiment {
             name,
@@ -80,7 +85,10 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
             creation_time: now,
             last_update_time: now,
         };
-        let id: i64 = diesel::insert_into(ex::table).values(&row).returning(ex::experiment_id).get_result(conn)?;
+        let id: i64 = diesel::insert_into(ex::table)
+            .values(&row)
+            .returning(ex::experiment_id)
+            .get_result(conn)?;
         if location.is_none() {
             diesel::update(ex::table.find(id))
                 .set(ex::artifact_location.eq(append_to_uri(&root, &id.to_string())))
@@ -88,14 +96,22 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
         }
         let rows: Vec<ExperimentTagRow> = tags
             .iter()
-            .map(|(k, v)| ExperimentTagRow { experiment_id: id, key: k.clone(), value: v.clone() })
+            .map(|(k, v)| ExperimentTagRow {
+                experiment_id: id,
+                key: k.clone(),
+                value: v.clone(),
+            })
             .collect();
         if !rows.is_empty() {
             diesel::insert_into(et::table).values(&rows).execute(conn)?;
         }
         Ok(id)
     })?;
-    tracing::info!(experiment.id = id, experiment.name = name, "experiment created");
+    tracing::info!(
+        experiment.id = id,
+        experiment.name = name,
+        "experiment created"
+    );
     Ok(id.to_string())
 }
 
@@ -109,32 +125,55 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
     let (row, tags) = db_read!(st.db, |conn| {
         let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
         let row = row.ok_or_else(|| not_found(id))?;
-        let tags: Vec<ExperimentTagRow> = et::table.filter(et::experiment_id.eq(id)).order(et::key).load(conn)?;
+        let tags: Vec<ExperimentTagRow> = et::table
+            .filter(et::experiment_id.eq(id))
+            .order(et::key)
+            .load(conn)?;
         (row, tags)
     });
-    Ok(to_wire(row, tags.into_iter().map(|t| KeyValue { key: t.key, value: t.value }).collect()))
+    Ok(to_wire(
+        row,
+        tags.into_iter()
+            .map(|t| KeyValue {
+                key: t.key,
+                value: t.value,
+            })
+            .collect(),
+    ))
 }
 
 pub fn get_by_name(st: &AppState, name: &str) -> ApiResult<Experiment> {
-    let row: Option<ExperimentRow> =
-        db_read!(st.db, |conn| ex::table.filter(ex::name.eq(name)).first(conn).optional()?);
+    let row: Option<ExperimentRow> = db_read!(st.db, |conn| ex::table
+        .filter(ex::name.eq(name))
+        .first(conn)
+        .optional()?);
     match row {
         Some(r) => get(st, &r.experiment_id.to_string()),
-        None => Err(ApiError::not_found(format!("Could not find experiment with name '{name}'"))),
+        None => Err(ApiError::not_found(format!(
+            "Could not find experiment with name '{name}'"
+        ))),
     }
 }
 
-pub fn search(st: &AppState, req: &SearchExperiments) -> ApiResult<(Vec<Experiment>, Option<String>)> {
+pub fn search(
+    st: &AppState,
+    req: &SearchExperiments,
+) -> ApiResult<(Vec<Experiment>, Option<String>)> {
     let max = req.max_results.unwrap_or(0);
     let max = v::search_max_results(Some(max), 0, v::SEARCH_MAX_RESULTS_THRESHOLD)?;
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filter = parse::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let order: Vec<parse::OrderItem> =
-        req.order_by.iter().filter(|o| !o.trim().is_empty()).map(|o| parse::parse_order_by(o)).collect::<Result<_, _>>()?;
+    let order: Vec<parse::OrderItem> = req
+        .order_by
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| parse::parse_order_by(o))
+        .collect::<Result<_, _>>()?;
     let mut buf = SqlBuf::new(st.db.dialect);
     buf.push("SELECT experiments.* FROM experiments WHERE 1 = 1");
     if let Some(stage) = v::lifecycle_filter("view_type", req.view_type.as_deref())? {
-        buf.push(" AND experiments.lifecycle_stage = ").bind(search::Bind::Text(stage.into()));
+        buf.push(" AND experiments.lifecycle_stage = ")
+            .bind(search::Bind::Text(stage.into()));
     }
     search::sql::push_where(&mut buf, &targets::EXPERIMENTS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::EXPERIMENTS, &order)?;
@@ -142,8 +181,10 @@ pub fn search(st: &AppState, req: &SearchExperiments) -> ApiResult<(Vec<Experime
     let (mut rows, tags) = db_read!(st.db, |conn| {
         let rows: Vec<ExperimentRow> = load_dynamic!(conn, ExperimentRow, buf)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.experiment_id).collect();
-        let tags: Vec<ExperimentTagRow> =
-            et::table.filter(et::experiment_id.eq_any(&ids)).order((et::experiment_id, et::key)).load(conn)?;
+        let tags: Vec<ExperimentTagRow> = et::table
+            .filter(et::experiment_id.eq_any(&ids))
+            .order((et::experiment_id, et::key))
+            .load(conn)?;
         (rows, tags)
     });
     let next = if rows.len() as i64 > max {
@@ -154,7 +195,10 @@ pub fn search(st: &AppState, req: &SearchExperiments) -> ApiResult<(Vec<Experime
     };
     let mut by_id: std::collections::HashMap<i64, Vec<KeyValue>> = std::collections::HashMap::new();
     for t in tags {
-        by_id.entry(t.experiment_id).or_default().push(KeyValue { key: t.key, value: t.value });
+        by_id.entry(t.experiment_id).or_default().push(KeyValue {
+            key: t.key,
+            value: t.value,
+        });
     }
     let out = rows
         .into_iter()
@@ -169,7 +213,11 @@ pub fn search(st: &AppState, req: &SearchExperiments) -> ApiResult<(Vec<Experime
 /// Soft-delete (`deleted = true`) or restore an experiment, cascading to its runs.
 pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
     let id = parse_experiment_id(id)?;
-    let (from, to) = if deleted { ("active", "deleted") } else { ("deleted", "active") };
+    let (from, to) = if deleted {
+        ("active", "deleted")
+    } else {
+        ("deleted", "active")
+    };
     let now = now_ms();
     db_write!(st.db, |conn| {
         let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
@@ -183,7 +231,10 @@ pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
             .execute(conn)?;
         let deleted_time = if deleted { Some(now) } else { None };
         diesel::update(runs::table.filter(runs::experiment_id.eq(id)))
-            .set((runs::lifecycle_stage.eq(to), runs::deleted_time.eq(deleted_time)))
+            .set((
+                runs::lifecycle_stage.eq(to),
+                runs::deleted_time.eq(deleted_time),
+            ))
             .execute(conn)?;
         Ok(())
     })?;
@@ -194,22 +245,33 @@ pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
 pub fn rename(st: &AppState, id: &str, new_name: &str) -> ApiResult<()> {
     let id = parse_experiment_id(id)?;
     if new_name.chars().count() > v::MAX_EXPERIMENT_NAME_LENGTH {
-        return Err(ApiError::invalid("Experiment name exceeds the maximum length of 500 characters"));
+        return Err(ApiError::invalid(
+            "Experiment name exceeds the maximum length of 500 characters",
+        ));
     }
     let now = now_ms();
     db_write!(st.db, |conn| {
         let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
         let row = row.ok_or_else(|| not_found(id))?;
         if row.lifecycle_stage != "active" {
-            return Err(ApiError::invalid_state("Cannot rename a non-active experiment."));
+            return Err(ApiError::invalid_state(
+                "Cannot rename a non-active experiment.",
+            ));
         }
         if row.name != new_name {
-            let taken: i64 = ex::table.filter(ex::name.eq(new_name)).count().get_result(conn)?;
+            let taken: i64 = ex::table
+                .filter(ex::name.eq(new_name))
+                .count()
+                .get_result(conn)?;
             if taken > 0 {
-                return Err(ApiError::already_exists(format!("Experiment(name={new_name}) already exists.")));
+                return Err(ApiError::already_exists(format!(
+                    "Experiment(name={new_name}) already exists."
+                )));
             }
         }
-        diesel::update(ex::table.find(id)).set((ex::name.eq(new_name), ex::last_update_time.eq(now))).execute(conn)?;
+        diesel::update(ex::table.find(id))
+            .set((ex::name.eq(new_name), ex::last_update_time.eq(now)))
+            .execute(conn)?;
         Ok(())
     })
 }
@@ -219,7 +281,11 @@ pub fn set_tag(st: &AppState, id: &str, key: &str, value: &str) -> ApiResult<()>
     validate_tag(key, value)?;
     db_write!(st.db, |conn| {
         active_experiment!(conn, id)?;
-        let row = ExperimentTagRow { experiment_id: id, key: key.to_string(), value: value.to_string() };
+        let row = ExperimentTagRow {
+            experiment_id: id,
+            key: key.to_string(),
+            value: value.to_string(),
+        };
         diesel::insert_into(et::table)
             .values(&row)
             .on_conflict((et::experiment_id, et::key))
@@ -234,9 +300,12 @@ pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
     let id = parse_experiment_id(id)?;
     db_write!(st.db, |conn| {
         active_experiment!(conn, id)?;
-        let n = diesel::delete(et::table.filter(et::experiment_id.eq(id).and(et::key.eq(key)))).execute(conn)?;
+        let n = diesel::delete(et::table.filter(et::experiment_id.eq(id).and(et::key.eq(key))))
+            .execute(conn)?;
         if n == 0 {
-            return Err(ApiError::not_found(format!("No tag with name: {key} in experiment with id {id}")));
+            return Err(ApiError::not_found(format!(
+                "No tag with name: {key} in experiment with id {id}"
+            )));
         }
         Ok(())
     })
@@ -247,7 +316,11 @@ pub fn init_default(st: &AppState) -> ApiResult<()> {
     let loc = append_to_uri(&st.artifact_root, "0");
     db_write!(st.db, |conn| {
         diesel::update(ex::table.find(0i64).filter(ex::artifact_location.eq("")))
-            .set((ex::artifact_location.eq(&loc), ex::creation_time.eq(now_ms()), ex::last_update_time.eq(now_ms())))
+            .set((
+                ex::artifact_location.eq(&loc),
+                ex::creation_time.eq(now_ms()),
+                ex::last_update_time.eq(now_ms()),
+            ))
             .execute(conn)?;
         Ok(())
     })

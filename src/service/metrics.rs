@@ -8,12 +8,12 @@ use super::AppState;
 use crate::db::models::MetricRow;
 use crate::db::schema::metrics as m;
 use crate::db::Dialect;
-use crate::search::{Bind, SqlBuf};
-use crate::{db_read, load_dynamic};
 use crate::error::{ApiError, ApiResult};
 use crate::search;
+use crate::search::{Bind, SqlBuf};
 use crate::types::entities::Metric;
 use crate::types::requests::*;
+use crate::{db_read, load_dynamic};
 
 fn to_wire(r: MetricRow, with_run: bool) -> Metric {
     Metric {
@@ -58,7 +58,10 @@ fn write_point(out: &mut Vec<u8>, key_json: &str, r: &HistRow) {
         let _ = serde_json::to_writer(&mut *out, &r.value);
     }
     let _ = write!(out, ",\"timestamp\":{},\"step\":{}", r.timestamp, r.step);
-    for (name, v) in [("dataset_name", &r.dataset_name), ("dataset_digest", &r.dataset_digest)] {
+    for (name, v) in [
+        ("dataset_name", &r.dataset_name),
+        ("dataset_digest", &r.dataset_digest),
+    ] {
         if let Some(v) = v {
             let _ = write!(out, ",\"{name}\":");
             let _ = serde_json::to_writer(&mut *out, v);
@@ -79,19 +82,35 @@ pub fn history_precheck(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Str
 /// Stream a whole metric history as the JSON body `{"metrics":[…]}` (or `{}` when empty), reading it in
 /// keyset-ordered chunks of [`STREAM_CHUNK`] so memory stays flat whatever the history length. `emit` gets
 /// each serialised chunk and returns false when the client has gone away.
-pub fn stream_history(st: &AppState, run_id: &str, key: &str, mut emit: impl FnMut(Vec<u8>) -> bool) -> ApiResult<()> {
+pub fn stream_history(
+    st: &AppState,
+    run_id: &str,
+    key: &str,
+    mut emit: impl FnMut(Vec<u8>) -> bool,
+) -> ApiResult<()> {
     let key_json = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
     let mut after: Option<(i64, i64, f64, i32)> = None;
     let mut first = true;
     loop {
         let mut buf = SqlBuf::new(st.db.dialect);
         buf.push("SELECT timestamp, step, value, is_nan, dataset_name, dataset_digest FROM metrics WHERE run_uuid = ");
-        buf.bind(Bind::Text(run_id.into())).push(" AND key = ").bind(Bind::Text(key.into()));
+        buf.bind(Bind::Text(run_id.into()))
+            .push(" AND key = ")
+            .bind(Bind::Text(key.into()));
         if let Some((t, s, v, n)) = after {
-            buf.push(" AND (timestamp, step, value, is_nan) > (").bind(Bind::Int(t)).push(", ").bind(Bind::Int(s));
-            buf.push(", ").bind(Bind::Float(v)).push(", ").bind(Bind::Int(n as i64)).push(")");
+            buf.push(" AND (timestamp, step, value, is_nan) > (")
+                .bind(Bind::Int(t))
+                .push(", ")
+                .bind(Bind::Int(s));
+            buf.push(", ")
+                .bind(Bind::Float(v))
+                .push(", ")
+                .bind(Bind::Int(n as i64))
+                .push(")");
         }
-        buf.push(&format!(" ORDER BY timestamp, step, value, is_nan LIMIT {STREAM_CHUNK}"));
+        buf.push(&format!(
+            " ORDER BY timestamp, step, value, is_nan LIMIT {STREAM_CHUNK}"
+        ));
         let rows: Vec<HistRow> = db_read!(st.db, |conn| load_dynamic!(conn, HistRow, buf)?);
         let mut out = Vec::with_capacity(rows.len() * 80 + 16);
         if first {
@@ -115,7 +134,9 @@ pub fn stream_history(st: &AppState, run_id: &str, key: &str, mut emit: impl FnM
         if !emit(out) || done {
             return Ok(());
         }
-        after = rows.last().map(|r| (r.timestamp, r.step, r.value, r.is_nan));
+        after = rows
+            .last()
+            .map(|r| (r.timestamp, r.step, r.value, r.is_nan));
     }
 }
 
@@ -171,16 +192,23 @@ pub fn bulk_interval(st: &AppState, req: &GetHistoryBulkInterval) -> ApiResult<V
     let key = required(&req.metric_key, "metric_key")?;
     let max = req.max_results.unwrap_or(2500);
     if !(1..=2500).contains(&max) {
-        return Err(ApiError::invalid(format!("max_results must be between 1 and 2500, got {max}.")));
+        return Err(ApiError::invalid(format!(
+            "max_results must be between 1 and 2500, got {max}."
+        )));
     }
-    let range = match (req.start_step, req.end_step) {
-        (Some(a), Some(b)) if a > b => {
-            return Err(ApiError::invalid(format!("end_step must be greater than start_step. Found start_step={a} and end_step={b}.")))
-        }
-        (Some(a), Some(b)) => Some((a, b)),
-        (None, None) => None,
-        _ => return Err(ApiError::invalid("If either start step or end step are specified, both must be specified.")),
-    };
+    let range =
+        match (req.start_step, req.end_step) {
+            (Some(a), Some(b)) if a > b => return Err(ApiError::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
+            ))),
+            (Some(a), Some(b)) => Some((a, b)),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::invalid(
+                    "If either start step or end step are specified, both must be specified.",
+                ))
+            }
+        };
     let mut out = Vec::new();
     db_read!(st.db, |conn| {
         for run_id in &req.run_ids {
@@ -227,12 +255,22 @@ struct SampleRow {
 
 /// MLflow 3.17's down-sampling, in SQL: split the ordered points into `max` NTILE buckets and keep the
 /// first point of each; the second statement fetches the global last point, which is always kept.
-fn sample_sql(dialect: Dialect, run_id: &str, key: &str, max: i64, range: Option<(i64, i64)>) -> (SqlBuf, SqlBuf) {
+fn sample_sql(
+    dialect: Dialect,
+    run_id: &str,
+    key: &str,
+    max: i64,
+    range: Option<(i64, i64)>,
+) -> (SqlBuf, SqlBuf) {
     let filter = |buf: &mut SqlBuf| {
-        buf.push(" FROM metrics WHERE run_uuid = ").bind(Bind::Text(run_id.into()));
+        buf.push(" FROM metrics WHERE run_uuid = ")
+            .bind(Bind::Text(run_id.into()));
         buf.push(" AND key = ").bind(Bind::Text(key.into()));
         if let Some((a, b)) = range {
-            buf.push(" AND step >= ").bind(Bind::Int(a)).push(" AND step <= ").bind(Bind::Int(b));
+            buf.push(" AND step >= ")
+                .bind(Bind::Int(a))
+                .push(" AND step <= ")
+                .bind(Bind::Int(b));
         }
     };
     let mut sample = SqlBuf::new(dialect);
@@ -253,7 +291,10 @@ fn sample_sql(dialect: Dialect, run_id: &str, key: &str, max: i64, range: Option
 pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
     check_run_ids(&req.run_id, "run_id")?;
     let key = required(&req.metric_key, "metric_key")?;
-    let max = req.max_results.unwrap_or(v::GET_METRIC_HISTORY_MAX_RESULTS).clamp(1, v::GET_METRIC_HISTORY_MAX_RESULTS);
+    let max = req
+        .max_results
+        .unwrap_or(v::GET_METRIC_HISTORY_MAX_RESULTS)
+        .clamp(1, v::GET_METRIC_HISTORY_MAX_RESULTS);
     let mut out = Vec::new();
     db_read!(st.db, |conn| {
         for run_id in &req.run_id {
@@ -265,7 +306,11 @@ pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
             out.extend(rows.into_iter().map(|r| to_wire(r, true)));
         }
     });
-    out.sort_by(|a, b| a.run_id.cmp(&b.run_id).then(a.step.cmp(&b.step)).then(a.timestamp.cmp(&b.timestamp)));
+    out.sort_by(|a, b| {
+        a.run_id
+            .cmp(&b.run_id)
+            .then(a.step.cmp(&b.step))
+            .then(a.timestamp.cmp(&b.timestamp))
+    });
     Ok(out)
 }
-

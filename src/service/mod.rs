@@ -3,8 +3,10 @@
 /// The experiment row `$id`, or 404 (any lifecycle stage).
 macro_rules! fetch_experiment {
     ($conn:expr, $id:expr) => {{
-        let row: Option<$crate::db::models::ExperimentRow> =
-            $crate::db::schema::experiments::table.find($id).first($conn).optional()?;
+        let row: Option<$crate::db::models::ExperimentRow> = $crate::db::schema::experiments::table
+            .find($id)
+            .first($conn)
+            .optional()?;
         row.ok_or_else(|| $crate::service::experiments::not_found($id))
     }};
 }
@@ -48,7 +50,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> AppState {
         let artifact_root: Arc<str> = config.artifact_root().into();
-        AppState { db, config: Arc::new(config), artifact_root }
+        AppState {
+            db,
+            config: Arc::new(config),
+            artifact_root,
+        }
     }
 }
 

@@ -3,14 +3,16 @@
 use rand::{Rng, SeedableRng};
 
 const PREDICATES: &[&str] = &[
-    "able", "bold", "brave", "bright", "calm", "clean", "clever", "cool", "crisp", "eager", "fair", "fast", "fine",
-    "gentle", "glad", "grand", "happy", "keen", "kind", "lucky", "merry", "neat", "nice", "noble", "proud", "quick",
-    "quiet", "rare", "shy", "smart", "swift", "tidy", "warm", "wise", "zesty",
+    "able", "bold", "brave", "bright", "calm", "clean", "clever", "cool", "crisp", "eager", "fair",
+    "fast", "fine", "gentle", "glad", "grand", "happy", "keen", "kind", "lucky", "merry", "neat",
+    "nice", "noble", "proud", "quick", "quiet", "rare", "shy", "smart", "swift", "tidy", "warm",
+    "wise", "zesty",
 ];
 const NOUNS: &[&str] = &[
-    "ant", "bass", "bat", "bear", "bee", "carp", "cat", "crab", "crow", "deer", "doe", "dove", "duck", "eel", "elk",
-    "finch", "fox", "frog", "goat", "gull", "hare", "hawk", "hen", "jay", "koi", "lark", "lynx", "mole", "moth",
-    "newt", "owl", "ox", "pig", "ram", "seal", "slug", "snail", "swan", "toad", "wasp", "wolf", "wren", "yak",
+    "ant", "bass", "bat", "bear", "bee", "carp", "cat", "crab", "crow", "deer", "doe", "dove",
+    "duck", "eel", "elk", "finch", "fox", "frog", "goat", "gull", "hare", "hawk", "hen", "jay",
+    "koi", "lark", "lynx", "mole", "moth", "newt", "owl", "ox", "pig", "ram", "seal", "slug",
+    "snail", "swan", "toad", "wasp", "wolf", "wren", "yak",
 ];
 
 pub fn random_run_name() -> String {

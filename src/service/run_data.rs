@@ -5,11 +5,16 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::db::models::{DatasetRow, InputTagRow, LatestMetricRow, ParamRow, RunModelIoRow, RunRow, TagRow};
-use crate::db::schema::{datasets, input_tags, latest_metrics, params, run_inputs, run_model_io, runs, tags};
+use crate::db::models::{
+    DatasetRow, InputTagRow, LatestMetricRow, ParamRow, RunModelIoRow, RunRow, TagRow,
+};
+use crate::db::schema::{
+    datasets, input_tags, latest_metrics, params, run_inputs, run_model_io, runs, tags,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::types::entities::{
-    Dataset, DatasetInput, KeyValue, Metric, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInputs, RunOutputs,
+    Dataset, DatasetInput, KeyValue, Metric, ModelInput, ModelOutput, Run, RunData, RunInfo,
+    RunInputs, RunOutputs,
 };
 
 /// SQLite's bound-variable limit is 32766; keep `IN (…)` lists well under it.

@@ -36,7 +36,10 @@ pub fn metric_row(run_uuid: &str, key: String, value: f64, timestamp: i64, step:
 }
 
 fn newer(a: &MetricRow, b: &LatestMetricRow) -> bool {
-    (a.step, a.timestamp).cmp(&(b.step, b.timestamp)).then(a.value.total_cmp(&b.value)).is_gt()
+    (a.step, a.timestamp)
+        .cmp(&(b.step, b.timestamp))
+        .then(a.value.total_cmp(&b.value))
+        .is_gt()
 }
 
 pub trait RunWriter {
@@ -47,7 +50,12 @@ pub trait RunWriter {
     /// Upsert tags (last one wins within a batch); `mlflow.runName` also renames the run.
     fn write_tags(&mut self, run_uuid: &str, tags: Vec<TagRow>) -> ApiResult<()>;
     /// Record logged models as run inputs or outputs (`direction` is `input` or `output`).
-    fn link_models(&mut self, run_uuid: &str, direction: &str, models: Vec<(String, i64)>) -> ApiResult<()>;
+    fn link_models(
+        &mut self,
+        run_uuid: &str,
+        direction: &str,
+        models: Vec<(String, i64)>,
+    ) -> ApiResult<()>;
 }
 
 macro_rules! impl_run_writer {

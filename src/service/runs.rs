@@ -22,22 +22,37 @@ const RUN_STATUSES: &[&str] = &["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "K
 
 fn tag_row(run_uuid: &str, key: &str, value: &str) -> ApiResult<TagRow> {
     validate_key("tag", key)?;
-    Ok(TagRow { run_uuid: run_uuid.into(), key: key.into(), value: truncate(value, v::MAX_TAG_VAL_LENGTH) })
+    Ok(TagRow {
+        run_uuid: run_uuid.into(),
+        key: key.into(),
+        value: truncate(value, v::MAX_TAG_VAL_LENGTH),
+    })
 }
 
 fn param_row(run_uuid: &str, key: &str, value: &str) -> ApiResult<ParamRow> {
     validate_key("param", key)?;
-    Ok(ParamRow { run_uuid: run_uuid.into(), key: key.into(), value: truncate(value, v::MAX_PARAM_VAL_LENGTH) })
+    Ok(ParamRow {
+        run_uuid: run_uuid.into(),
+        key: key.into(),
+        value: truncate(value, v::MAX_PARAM_VAL_LENGTH),
+    })
 }
 
 pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
     let exp_id = match req.experiment_id.as_deref().filter(|s| !s.is_empty()) {
         Some(id) => v::parse_experiment_id(id)?,
         None => {
-            return Err(ApiError::new(ErrorCode::BAD_REQUEST, "Missing value for required parameter 'experiment_id'."))
+            return Err(ApiError::new(
+                ErrorCode::BAD_REQUEST,
+                "Missing value for required parameter 'experiment_id'.",
+            ))
         }
     };
-    let tag_name = req.tags.iter().find(|t| t.key.as_deref() == Some(RUN_NAME_TAG)).and_then(|t| t.value.clone());
+    let tag_name = req
+        .tags
+        .iter()
+        .find(|t| t.key.as_deref() == Some(RUN_NAME_TAG))
+        .and_then(|t| t.value.clone());
     let run_name = match (req.run_name.as_deref().filter(|s| !s.is_empty()), tag_name.as_deref()) {
         (Some(a), Some(b)) if a != b => {
             return Err(ApiError::invalid(format!(
@@ -52,7 +67,11 @@ pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
     let run_uuid = uuid::Uuid::new_v4().simple().to_string();
     let mut tag_rows = Vec::with_capacity(req.tags.len() + 1);
     for t in &req.tags {
-        tag_rows.push(tag_row(&run_uuid, required(&t.key, "tags.key")?, t.value.as_deref().unwrap_or(""))?);
+        tag_rows.push(tag_row(
+            &run_uuid,
+            required(&t.key, "tags.key")?,
+            t.value.as_deref().unwrap_or(""),
+        )?);
     }
     if tag_name.is_none() {
         tag_rows.push(tag_row(&run_uuid, RUN_NAME_TAG, &run_name)?);
@@ -69,12 +88,18 @@ pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
             end_time: None,
             deleted_time: None,
             lifecycle_stage: "active".into(),
-            artifact_uri: append_to_uri(&append_to_uri(&exp.artifact_location, &run_uuid), "artifacts"),
+            artifact_uri: append_to_uri(
+                &append_to_uri(&exp.artifact_location, &run_uuid),
+                "artifacts",
+            ),
         };
-        diesel::insert_into(runs::table).values(&row).execute(conn)?;
+        diesel::insert_into(runs::table)
+            .values(&row)
+            .execute(conn)?;
         conn.write_tags(&run_uuid, tag_rows.clone())?;
         let mut out = conn.load_runs(vec![row])?;
-        out.pop().ok_or_else(|| ApiError::internal("run vanished after insert"))
+        out.pop()
+            .ok_or_else(|| ApiError::internal("run vanished after insert"))
     })?;
     tracing::debug!(run.id = %run_uuid, experiment.id = exp_id, "run created");
     Ok(run)
@@ -84,7 +109,8 @@ pub fn get(st: &AppState, run_id: &str) -> ApiResult<Run> {
     db_read!(st.db, |conn| {
         let row = conn.run_row(run_id)?;
         let mut out = conn.load_runs(vec![row])?;
-        out.pop().ok_or_else(|| super::run_data::run_not_found(run_id))
+        out.pop()
+            .ok_or_else(|| super::run_data::run_not_found(run_id))
     })
 }
 
@@ -108,14 +134,22 @@ pub fn update(st: &AppState, req: &UpdateRun) -> ApiResult<RunInfo> {
             conn.write_tags(&run_id, vec![tag_row(&run_id, RUN_NAME_TAG, n)?])?;
         }
         diesel::update(runs::table.find(&run_id))
-            .set((runs::status.eq(&row.status), runs::end_time.eq(row.end_time), runs::name.eq(&row.name)))
+            .set((
+                runs::status.eq(&row.status),
+                runs::end_time.eq(row.end_time),
+                runs::name.eq(&row.name),
+            ))
             .execute(conn)?;
         Ok(info(&row))
     })
 }
 
 pub fn set_deleted(st: &AppState, run_id: &str, deleted: bool) -> ApiResult<()> {
-    let (stage, when) = if deleted { ("deleted", Some(now_ms())) } else { ("active", None) };
+    let (stage, when) = if deleted {
+        ("deleted", Some(now_ms()))
+    } else {
+        ("active", None)
+    };
     db_write!(st.db, |conn| {
         conn.run_row(run_id)?;
         diesel::update(runs::table.find(run_id))
@@ -129,7 +163,9 @@ pub fn log_metric(st: &AppState, req: &LogMetric) -> ApiResult<()> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
     let key = required(&req.key, "key")?;
     let value = req.value.ok_or_else(|| ApiError::missing("value"))?;
-    let ts = req.timestamp.ok_or_else(|| ApiError::missing("timestamp"))?;
+    let ts = req
+        .timestamp
+        .ok_or_else(|| ApiError::missing("timestamp"))?;
     validate_key("metric", key)?;
     let mut row = metric_row(run_id, key.to_string(), value, ts, req.step.unwrap_or(0));
     row.model_id = req.model_id.clone().filter(|s| !s.is_empty());
@@ -140,19 +176,33 @@ pub fn log_metric(st: &AppState, req: &LogMetric) -> ApiResult<()> {
 
 pub fn log_param(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
-    let row = param_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
+    let row = param_row(
+        run_id,
+        required(&req.key, "key")?,
+        req.value.as_deref().unwrap_or(""),
+    )?;
     write_batch(st, run_id, vec![row], Vec::new(), Vec::new())
 }
 
 pub fn set_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
-    let row = tag_row(run_id, required(&req.key, "key")?, req.value.as_deref().unwrap_or(""))?;
+    let row = tag_row(
+        run_id,
+        required(&req.key, "key")?,
+        req.value.as_deref().unwrap_or(""),
+    )?;
     write_batch(st, run_id, Vec::new(), Vec::new(), vec![row])
 }
 
 /// The one write path for log-metric, log-parameter, set-tag and log-batch: in one transaction on an active
 /// run, params first, then metrics, then tags (MLflow's order); any error writes nothing.
-fn write_batch(st: &AppState, run_id: &str, params: Vec<ParamRow>, metrics: Vec<MetricRow>, tags: Vec<TagRow>) -> ApiResult<()> {
+fn write_batch(
+    st: &AppState,
+    run_id: &str,
+    params: Vec<ParamRow>,
+    metrics: Vec<MetricRow>,
+    tags: Vec<TagRow>,
+) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         conn.active_run_row(run_id)?;
         conn.write_params(run_id, params.clone())?;
@@ -166,9 +216,13 @@ pub fn delete_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
     let key = required(&req.key, "key")?;
     db_write!(st.db, |conn| {
         conn.active_run_row(run_id)?;
-        let n = diesel::delete(tags::table.filter(tags::run_uuid.eq(run_id).and(tags::key.eq(key)))).execute(conn)?;
+        let n =
+            diesel::delete(tags::table.filter(tags::run_uuid.eq(run_id).and(tags::key.eq(key))))
+                .execute(conn)?;
         if n == 0 {
-            return Err(ApiError::not_found(format!("No tag with name: {key} in run with id {run_id}")));
+            return Err(ApiError::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
         }
         Ok(())
     })
@@ -207,15 +261,23 @@ pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
         params.push(param_row(run_id, key, p.value.as_deref().unwrap_or(""))?);
     }
     let mut seen = std::collections::HashSet::new();
-    let dups: Vec<&str> = params.iter().filter(|p| !seen.insert(p.key.as_str())).map(|p| p.key.as_str()).collect();
+    let dups: Vec<&str> = params
+        .iter()
+        .filter(|p| !seen.insert(p.key.as_str()))
+        .map(|p| p.key.as_str())
+        .collect();
     if !dups.is_empty() {
         return Err(ApiError::invalid(format!("Duplicate parameter keys have been submitted: {dups:?}. Please ensure the request contains only one param value per param key.")));
     }
     let mut metrics = Vec::with_capacity(req.metrics.len());
     for (i, m) in req.metrics.iter().enumerate() {
         let key = required(&m.key, &format!("metrics[{i}].key"))?;
-        let value = m.value.ok_or_else(|| ApiError::missing(&format!("metrics[{i}].value")))?;
-        let ts = m.timestamp.ok_or_else(|| ApiError::missing(&format!("metrics[{i}].timestamp")))?;
+        let value = m
+            .value
+            .ok_or_else(|| ApiError::missing(&format!("metrics[{i}].value")))?;
+        let ts = m
+            .timestamp
+            .ok_or_else(|| ApiError::missing(&format!("metrics[{i}].timestamp")))?;
         validate_key("metric", key)?;
         let mut row = metric_row(run_id, key.to_string(), value, ts, m.step.unwrap_or(0));
         row.model_id = m.model_id.clone().filter(|s| !s.is_empty());
@@ -225,7 +287,11 @@ pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
     }
     let mut tag_rows = Vec::with_capacity(req.tags.len());
     for (i, t) in req.tags.iter().enumerate() {
-        tag_rows.push(tag_row(run_id, required(&t.key, &format!("tags[{i}].key"))?, t.value.as_deref().unwrap_or(""))?);
+        tag_rows.push(tag_row(
+            run_id,
+            required(&t.key, &format!("tags[{i}].key"))?,
+            t.value.as_deref().unwrap_or(""),
+        )?);
     }
     write_batch(st, run_id, params, metrics, tag_rows)
 }
@@ -235,19 +301,31 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
     v::validate_run_id(run_id)?;
     let mut inputs = Vec::new();
     for (i, d) in req.datasets.iter().enumerate() {
-        let ds = d.dataset.as_ref().ok_or_else(|| ApiError::missing(&format!("datasets[{i}].dataset")))?;
-        for (field, val) in [("name", &ds.name), ("digest", &ds.digest), ("source_type", &ds.source_type), ("source", &ds.source)] {
+        let ds = d
+            .dataset
+            .as_ref()
+            .ok_or_else(|| ApiError::missing(&format!("datasets[{i}].dataset")))?;
+        for (field, val) in [
+            ("name", &ds.name),
+            ("digest", &ds.digest),
+            ("source_type", &ds.source_type),
+            ("source", &ds.source),
+        ] {
             required(val, &format!("datasets[{i}].dataset.{field}"))?;
         }
         let name = ds.name.clone().unwrap_or_default();
         let digest = ds.digest.clone().unwrap_or_default();
         if name.chars().count() > 500 || digest.chars().count() > 36 {
-            return Err(ApiError::invalid("Dataset name must be at most 500 characters and digest at most 36."));
+            return Err(ApiError::invalid(
+                "Dataset name must be at most 500 characters and digest at most 36.",
+            ));
         }
         for t in &d.tags {
             let (k, val) = (t.key.as_str(), t.value.as_str());
             if k.chars().count() > 255 || val.chars().count() > 500 {
-                return Err(ApiError::invalid("Input tag keys must be at most 255 and values at most 500 characters."));
+                return Err(ApiError::invalid(
+                    "Input tag keys must be at most 255 and values at most 500 characters.",
+                ));
             }
         }
         inputs.push((ds.clone(), d.tags.clone()));
@@ -256,9 +334,17 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         let run = conn.active_run_row(run_id)?;
         for (ds, dtags) in &inputs {
-            let (name, digest) = (ds.name.clone().unwrap_or_default(), ds.digest.clone().unwrap_or_default());
+            let (name, digest) = (
+                ds.name.clone().unwrap_or_default(),
+                ds.digest.clone().unwrap_or_default(),
+            );
             let existing: Option<String> = datasets::table
-                .filter(datasets::experiment_id.eq(run.experiment_id).and(datasets::name.eq(&name)).and(datasets::digest.eq(&digest)))
+                .filter(
+                    datasets::experiment_id
+                        .eq(run.experiment_id)
+                        .and(datasets::name.eq(&name))
+                        .and(datasets::digest.eq(&digest)),
+                )
                 .select(datasets::dataset_uuid)
                 .first(conn)
                 .optional()?;
@@ -275,22 +361,47 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
                         schema: ds.schema.clone(),
                         profile: ds.profile.clone(),
                     };
-                    diesel::insert_into(datasets::table).values(&row).execute(conn)?;
+                    diesel::insert_into(datasets::table)
+                        .values(&row)
+                        .execute(conn)?;
                     row.dataset_uuid
                 }
             };
-            let link = RunInputRow { run_uuid: run_id.to_string(), dataset_uuid: dataset_uuid.clone() };
-            diesel::insert_into(run_inputs::table).values(&link).on_conflict_do_nothing().execute(conn)?;
+            let link = RunInputRow {
+                run_uuid: run_id.to_string(),
+                dataset_uuid: dataset_uuid.clone(),
+            };
+            diesel::insert_into(run_inputs::table)
+                .values(&link)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
             let trows = dtags
                 .iter()
-                .map(|t| vec![Bind::Text(run_id.into()), Bind::Text(dataset_uuid.clone()), Bind::Text(t.key.clone()), Bind::Text(t.value.clone())])
+                .map(|t| {
+                    vec![
+                        Bind::Text(run_id.into()),
+                        Bind::Text(dataset_uuid.clone()),
+                        Bind::Text(t.key.clone()),
+                        Bind::Text(t.value.clone()),
+                    ]
+                })
                 .collect();
             let cols = ["run_uuid", "dataset_uuid", "key", "value"];
-            for buf in batch_insert(st.db.dialect, "input_tags", &cols, trows, "ON CONFLICT DO NOTHING") {
+            for buf in batch_insert(
+                st.db.dialect,
+                "input_tags",
+                &cols,
+                trows,
+                "ON CONFLICT DO NOTHING",
+            ) {
                 execute_dynamic!(conn, buf)?;
             }
         }
-        conn.link_models(run_id, "input", models.iter().map(|m| (m.clone(), 0)).collect())
+        conn.link_models(
+            run_id,
+            "input",
+            models.iter().map(|m| (m.clone(), 0)).collect(),
+        )
     })
 }
 
@@ -299,7 +410,11 @@ pub fn log_outputs(st: &AppState, req: &LogOutputs) -> ApiResult<()> {
     if req.models.is_empty() {
         return Err(ApiError::missing("models"));
     }
-    let models: Vec<(String, i64)> = req.models.iter().map(|m| (m.model_id.clone(), m.step)).collect();
+    let models: Vec<(String, i64)> = req
+        .models
+        .iter()
+        .map(|m| (m.model_id.clone(), m.step))
+        .collect();
     db_write!(st.db, |conn| {
         conn.active_run_row(run_id)?;
         conn.link_models(run_id, "output", models.clone())
@@ -307,20 +422,33 @@ pub fn log_outputs(st: &AppState, req: &LogOutputs) -> ApiResult<()> {
 }
 
 pub fn search(st: &AppState, req: &SearchRuns) -> ApiResult<(Vec<Run>, Option<String>)> {
-    let max = v::search_max_results(req.max_results, v::SEARCH_MAX_RESULTS_DEFAULT, v::SEARCH_MAX_RESULTS_THRESHOLD)?;
+    let max = v::search_max_results(
+        req.max_results,
+        v::SEARCH_MAX_RESULTS_DEFAULT,
+        v::SEARCH_MAX_RESULTS_THRESHOLD,
+    )?;
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filter = parse::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let order: Vec<parse::OrderItem> =
-        req.order_by.iter().filter(|o| !o.trim().is_empty()).map(|o| parse::parse_order_by(o)).collect::<Result<_, _>>()?;
-    let exp_ids: Vec<Bind> =
-        req.experiment_ids.iter().map(|e| v::parse_experiment_id(e).map(Bind::Int)).collect::<Result<_, _>>()?;
+    let order: Vec<parse::OrderItem> = req
+        .order_by
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| parse::parse_order_by(o))
+        .collect::<Result<_, _>>()?;
+    let exp_ids: Vec<Bind> = req
+        .experiment_ids
+        .iter()
+        .map(|e| v::parse_experiment_id(e).map(Bind::Int))
+        .collect::<Result<_, _>>()?;
     if exp_ids.is_empty() {
         return Ok((Vec::new(), None));
     }
     let mut buf = SqlBuf::new(st.db.dialect);
-    buf.push("SELECT runs.* FROM runs WHERE runs.experiment_id IN ").bind_list(exp_ids);
+    buf.push("SELECT runs.* FROM runs WHERE runs.experiment_id IN ")
+        .bind_list(exp_ids);
     if let Some(stage) = v::lifecycle_filter("run_view_type", req.run_view_type.as_deref())? {
-        buf.push(" AND runs.lifecycle_stage = ").bind(Bind::Text(stage.into()));
+        buf.push(" AND runs.lifecycle_stage = ")
+            .bind(Bind::Text(stage.into()));
     }
     search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;

@@ -27,7 +27,9 @@ pub fn validate_key(kind: &str, key: &str) -> ApiResult<()> {
             "'{label}' exceeds the maximum length of {MAX_ENTITY_KEY_LENGTH} characters"
         )));
     }
-    let chars_ok = key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'));
+    let chars_ok = key
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'));
     if !chars_ok {
         return Err(ApiError::invalid(format!(
             "Invalid {kind} name: '{key}'. Names may only contain alphanumerics, underscores (_), dashes (-), \
@@ -50,7 +52,8 @@ fn path_is_normal(key: &str) -> bool {
     if key == "." || key.starts_with("..") || key.starts_with('/') || key.ends_with('/') {
         return false;
     }
-    !key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    !key.split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
 }
 
 /// Truncate a value to `max` characters (MLflow's default `MLFLOW_TRUNCATE_LONG_VALUES=true`).
@@ -77,7 +80,9 @@ pub fn validate_run_id(run_id: &str) -> ApiResult<()> {
 /// Experiment ids are integers rendered as strings.
 pub fn parse_experiment_id(id: &str) -> ApiResult<i64> {
     id.trim().parse::<i64>().map_err(|_| {
-        ApiError::invalid(format!("Invalid experiment ID '{id}'. Experiment ID must be a valid integer."))
+        ApiError::invalid(format!(
+            "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
+        ))
     })
 }
 
@@ -99,22 +104,42 @@ pub fn search_max_results(v: Option<i64>, default: i64, threshold: i64) -> ApiRe
 
 /// Resolve an enum given by name (any case) or by its proto number. Unknown values are a 400; stock MLflow
 /// silently ignores them, which turns a typo into a wrong answer.
-pub fn parse_enum(param: &str, value: &str, names: &[&'static str], first_number: usize) -> ApiResult<&'static str> {
+pub fn parse_enum(
+    param: &str,
+    value: &str,
+    names: &[&'static str],
+    first_number: usize,
+) -> ApiResult<&'static str> {
     let upper = value.trim().to_ascii_uppercase();
-    let by_number = upper.parse::<usize>().ok().and_then(|n| n.checked_sub(first_number)).and_then(|i| names.get(i));
-    names.iter().find(|n| **n == upper).or(by_number).copied().ok_or_else(|| {
-        ApiError::invalid(format!("Invalid value '{value}' for parameter '{param}'. Valid values are {names:?}."))
-    })
+    let by_number = upper
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(first_number))
+        .and_then(|i| names.get(i));
+    names
+        .iter()
+        .find(|n| **n == upper)
+        .or(by_number)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid value '{value}' for parameter '{param}'. Valid values are {names:?}."
+            ))
+        })
 }
 
 /// `run_view_type` / `view_type` to the lifecycle stage to filter on (`None` = all).
 pub fn lifecycle_filter(param: &str, view_type: Option<&str>) -> ApiResult<Option<&'static str>> {
-    let Some(v) = view_type.filter(|v| !v.is_empty()) else { return Ok(Some("active")) };
-    Ok(match parse_enum(param, v, &["ACTIVE_ONLY", "DELETED_ONLY", "ALL"], 1)? {
-        "DELETED_ONLY" => Some("deleted"),
-        "ALL" => None,
-        _ => Some("active"),
-    })
+    let Some(v) = view_type.filter(|v| !v.is_empty()) else {
+        return Ok(Some("active"));
+    };
+    Ok(
+        match parse_enum(param, v, &["ACTIVE_ONLY", "DELETED_ONLY", "ALL"], 1)? {
+            "DELETED_ONLY" => Some("deleted"),
+            "ALL" => None,
+            _ => Some("active"),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -134,7 +159,10 @@ mod tests {
     #[test]
     fn enums_by_name_or_number() {
         let names = &["ACTIVE_ONLY", "DELETED_ONLY", "ALL"];
-        assert_eq!(parse_enum("v", "deleted_only", names, 1).ok(), Some("DELETED_ONLY"));
+        assert_eq!(
+            parse_enum("v", "deleted_only", names, 1).ok(),
+            Some("DELETED_ONLY")
+        );
         assert_eq!(parse_enum("v", "3", names, 1).ok(), Some("ALL"));
         assert!(parse_enum("v", "BOGUS", names, 1).is_err());
         assert!(parse_enum("v", "0", names, 1).is_err());

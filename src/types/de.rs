@@ -23,10 +23,15 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
             .map(Some)
             .ok_or_else(|| de::Error::custom(format!("expected an integer, got {n}"))),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            s.trim().parse::<i64>().map(Some).map_err(|_| de::Error::custom(format!("expected an integer, got '{s}'")))
-        }
-        Some(other) => Err(de::Error::custom(format!("expected an integer, got {}", describe(&other)))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("expected an integer, got '{s}'"))),
+        Some(other) => Err(de::Error::custom(format!(
+            "expected an integer, got {}",
+            describe(&other)
+        ))),
     }
 }
 
@@ -36,7 +41,10 @@ pub fn opt_string_or_num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(de::Error::custom(format!("expected a string, got {}", describe(&other)))),
+        Some(other) => Err(de::Error::custom(format!(
+            "expected a string, got {}",
+            describe(&other)
+        ))),
     }
 }
 
@@ -47,7 +55,10 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         Some(Value::Bool(b)) => Ok(Some(b)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(other) => Err(de::Error::custom(format!("Invalid boolean value {}", describe(&other)))),
+        Some(other) => Err(de::Error::custom(format!(
+            "Invalid boolean value {}",
+            describe(&other)
+        ))),
     }
 }
 
@@ -60,12 +71,18 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
             .map(|v| match v {
                 Value::String(s) => Ok(s),
                 Value::Number(n) => Ok(n.to_string()),
-                other => Err(de::Error::custom(format!("expected a string, got {}", describe(&other)))),
+                other => Err(de::Error::custom(format!(
+                    "expected a string, got {}",
+                    describe(&other)
+                ))),
             })
             .collect(),
         Some(Value::String(s)) => Ok(vec![s]),
         Some(Value::Number(n)) => Ok(vec![n.to_string()]),
-        Some(other) => Err(de::Error::custom(format!("expected a list of strings, got {}", describe(&other)))),
+        Some(other) => Err(de::Error::custom(format!(
+            "expected a list of strings, got {}",
+            describe(&other)
+        ))),
     }
 }
 
@@ -84,6 +101,9 @@ pub fn opt_metric_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, 
                 .map(Some)
                 .map_err(|_| de::Error::custom(format!("expected a number, got '{other}'"))),
         },
-        Some(other) => Err(de::Error::custom(format!("expected a number, got {}", describe(&other)))),
+        Some(other) => Err(de::Error::custom(format!(
+            "expected a number, got {}",
+            describe(&other)
+        ))),
     }
 }

@@ -17,7 +17,10 @@ pub fn required<'a>(v: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
 }
 
 /// `run_id`, falling back to the deprecated `run_uuid` alias.
-pub fn run_id_of<'a>(run_id: &'a Option<String>, run_uuid: &'a Option<String>) -> ApiResult<&'a str> {
+pub fn run_id_of<'a>(
+    run_id: &'a Option<String>,
+    run_uuid: &'a Option<String>,
+) -> ApiResult<&'a str> {
     match (run_id.as_deref(), run_uuid.as_deref()) {
         (Some(r), _) if !r.is_empty() => Ok(r),
         (_, Some(r)) if !r.is_empty() => Ok(r),

@@ -25,7 +25,8 @@ impl Drop for Guard {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg {
             if let Ok(mut c) = PgConnection::establish(admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c);
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c);
             }
         }
     }
@@ -37,19 +38,40 @@ pub fn fresh_store(b: Backend) -> Option<(String, Guard)> {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
             let uri = format!("sqlite:///{}", dir.path().join("t.db").display());
-            Some((uri, Guard { _dir: Some(dir), pg: None }))
+            Some((
+                uri,
+                Guard {
+                    _dir: Some(dir),
+                    pg: None,
+                },
+            ))
         }
         Backend::Postgres => {
             let Ok(admin) = std::env::var("HARVESTER_TEST_PG_URL") else {
-                assert!(std::env::var("CI").is_err(), "CI must set HARVESTER_TEST_PG_URL so PostgreSQL tests run");
+                assert!(
+                    std::env::var("CI").is_err(),
+                    "CI must set HARVESTER_TEST_PG_URL so PostgreSQL tests run"
+                );
                 eprintln!("skipping: HARVESTER_TEST_PG_URL is not set");
                 return None;
             };
             let name = format!("hv_it_{}", uuid::Uuid::new_v4().simple());
-            let mut c = PgConnection::establish(&admin).expect("connect to the PostgreSQL admin URL");
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c).expect("create test database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-            Some((format!("{base}/{name}"), Guard { _dir: None, pg: Some((admin, name)) }))
+            let mut c =
+                PgConnection::establish(&admin).expect("connect to the PostgreSQL admin URL");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
+            Some((
+                format!("{base}/{name}"),
+                Guard {
+                    _dir: None,
+                    pg: Some((admin, name)),
+                },
+            ))
         }
     }
 }
@@ -62,8 +84,15 @@ pub struct TestApp<S> {
 /// Start the app on a fresh database of backend `b`; `None` means "skip" (PostgreSQL not configured).
 pub async fn app(
     b: Backend,
-) -> Option<TestApp<impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>>
-{
+) -> Option<
+    TestApp<
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    >,
+> {
     let (uri, guard) = fresh_store(b)?;
     let mut cfg = ServerConfig::for_store(&uri);
     cfg.db_pool_size = 4;
@@ -81,17 +110,21 @@ where
         let resp = test::call_service(&self.svc, req.to_request()).await;
         let status = resp.status();
         let bytes = test::read_body(resp).await;
-        let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, v)
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let req = test::TestRequest::post().uri(&format!("/api/2.0/mlflow/{path}")).set_json(body);
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/2.0/mlflow/{path}"))
+            .set_json(body);
         self.send(req).await
     }
 
     pub async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
-        self.send(test::TestRequest::get().uri(&format!("/api/2.0/mlflow/{path_and_query}"))).await
+        self.send(test::TestRequest::get().uri(&format!("/api/2.0/mlflow/{path_and_query}")))
+            .await
     }
 
     /// POST that must succeed; returns the body.
@@ -109,15 +142,24 @@ where
     }
 
     pub async fn create_experiment(&self, name: &str) -> String {
-        self.ok("experiments/create", serde_json::json!({"name": name})).await["experiment_id"]
+        self.ok("experiments/create", serde_json::json!({"name": name}))
+            .await["experiment_id"]
             .as_str()
             .expect("id")
             .to_string()
     }
 
     pub async fn create_run(&self, exp: &str) -> String {
-        let v = self.ok("runs/create", serde_json::json!({"experiment_id": exp, "start_time": 1000})).await;
-        v["run"]["info"]["run_id"].as_str().expect("run id").to_string()
+        let v = self
+            .ok(
+                "runs/create",
+                serde_json::json!({"experiment_id": exp, "start_time": 1000}),
+            )
+            .await;
+        v["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run id")
+            .to_string()
     }
 }
 
@@ -125,7 +167,14 @@ where
 pub fn assert_err(got: &(StatusCode, Value), status: u16, code: &str) {
     assert_eq!(got.0.as_u16(), status, "status of {}", got.1);
     assert_eq!(got.1["error_code"], code, "error_code of {}", got.1);
-    assert!(got.1["message"].as_str().map(|m| !m.is_empty()).unwrap_or(false), "message of {}", got.1);
+    assert!(
+        got.1["message"]
+            .as_str()
+            .map(|m| !m.is_empty())
+            .unwrap_or(false),
+        "message of {}",
+        got.1
+    );
 }
 
 /// Generate `sqlite::<name>` and `postgres::<name>` tests from `async fn <name>(b: Backend)`.

@@ -3,8 +3,11 @@
 
 #[test]
 fn committed_spec_matches_code() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/api-spec/openapi.json"))
-        .expect("api-spec/openapi.json is committed");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/api-spec/openapi.json"
+    ))
+    .expect("api-spec/openapi.json is committed");
     let generated = harvester::openapi::spec_json();
     assert!(
         committed == generated,
@@ -12,5 +15,8 @@ fn committed_spec_matches_code() {
     );
     let doc: serde_json::Value = serde_json::from_str(&generated).expect("valid JSON");
     let paths = doc["paths"].as_object().map(|p| p.len()).unwrap_or(0);
-    assert_eq!(paths, 28, "unexpected endpoint count: update this number when adding routes on purpose");
+    assert_eq!(
+        paths, 28,
+        "unexpected endpoint count: update this number when adding routes on purpose"
+    );
 }

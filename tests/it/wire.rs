@@ -9,17 +9,42 @@ use crate::{app, backend_tests};
 async fn request_parsing(b: Backend) {
     let t = app!(b);
     let run = t.create_run("0").await;
-    t.ok("runs/log-metric", json!({"runId": run, "key": "m", "value": 1.5, "timestamp": "1700000000000", "step": "2"})).await;
-    t.ok("runs/log-parameter", json!({"run_uuid": run, "key": "p", "value": 5})).await;
+    t.ok(
+        "runs/log-metric",
+        json!({"runId": run, "key": "m", "value": 1.5, "timestamp": "1700000000000", "step": "2"}),
+    )
+    .await;
+    t.ok(
+        "runs/log-parameter",
+        json!({"run_uuid": run, "key": "p", "value": 5}),
+    )
+    .await;
     let r = t.ok_get(&format!("runs/get?run_uuid={run}")).await;
-    assert_eq!(r["run"]["data"]["metrics"][0]["timestamp"], 1700000000000i64, "int64 as JSON numbers");
+    assert_eq!(
+        r["run"]["data"]["metrics"][0]["timestamp"], 1700000000000i64,
+        "int64 as JSON numbers"
+    );
     assert_eq!(r["run"]["data"]["metrics"][0]["step"], 2);
     assert_eq!(r["run"]["data"]["params"][0]["value"], "5");
     // GET parameters are snake_case only.
-    assert_err(&t.get(&format!("runs/get?runId={run}")).await, 400, "INVALID_PARAMETER_VALUE");
-    assert_err(&t.post("runs/log-parameter", json!({"runId": run, "run_id": run, "key": "q"})).await, 400, "INVALID_PARAMETER_VALUE");
+    assert_err(
+        &t.get(&format!("runs/get?runId={run}")).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert_err(
+        &t.post(
+            "runs/log-parameter",
+            json!({"runId": run, "run_id": run, "key": "q"}),
+        )
+        .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
 
-    let no_ct = TestRequest::post().uri("/api/2.0/mlflow/experiments/create").set_payload(r#"{"name":"x"}"#);
+    let no_ct = TestRequest::post()
+        .uri("/api/2.0/mlflow/experiments/create")
+        .set_payload(r#"{"name":"x"}"#);
     assert_err(&t.send(no_ct).await, 400, "INVALID_PARAMETER_VALUE");
     let wrong_ct = TestRequest::post()
         .uri("/api/2.0/mlflow/experiments/create")
@@ -36,26 +61,73 @@ async fn request_parsing(b: Backend) {
         .insert_header(("content-type", "application/json"))
         .set_payload("{not json");
     assert_err(&t.send(malformed).await, 400, "INVALID_PARAMETER_VALUE");
-    let empty = TestRequest::post().uri("/api/2.0/mlflow/experiments/create").insert_header(("content-type", "application/json"));
+    let empty = TestRequest::post()
+        .uri("/api/2.0/mlflow/experiments/create")
+        .insert_header(("content-type", "application/json"));
     assert_err(&t.send(empty).await, 400, "INVALID_PARAMETER_VALUE");
-    assert_err(&t.post("experiments/create", json!({"name": 5})).await, 400, "INVALID_PARAMETER_VALUE");
-    assert_err(&t.post("experiments/create", json!({"name": "x", "tags": "notalist"})).await, 400, "INVALID_PARAMETER_VALUE");
-    assert_err(&t.post("runs/log-metric", json!({"run_id": run, "key": "m", "value": 1, "timestamp": "soon"})).await, 400, "INVALID_PARAMETER_VALUE");
-    assert_err(&t.post("runs/search", json!({"experiment_ids": "0", "max_results": "many"})).await, 400, "INVALID_PARAMETER_VALUE");
+    assert_err(
+        &t.post("experiments/create", json!({"name": 5})).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert_err(
+        &t.post(
+            "experiments/create",
+            json!({"name": "x", "tags": "notalist"}),
+        )
+        .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert_err(
+        &t.post(
+            "runs/log-metric",
+            json!({"run_id": run, "key": "m", "value": 1, "timestamp": "soon"}),
+        )
+        .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert_err(
+        &t.post(
+            "runs/search",
+            json!({"experiment_ids": "0", "max_results": "many"}),
+        )
+        .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
 }
 
 async fn prefixes_and_server_routes(b: Backend) {
     let t = app!(b);
-    let (s, v) = t.send(TestRequest::get().uri("/ajax-api/2.0/mlflow/experiments/get?experiment_id=0")).await;
+    let (s, v) = t
+        .send(TestRequest::get().uri("/ajax-api/2.0/mlflow/experiments/get?experiment_id=0"))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(v["experiment"]["name"], "Default");
     let (s, v) = t.send(TestRequest::get().uri("/health")).await;
     assert_eq!((s.as_u16(), v), (200, json!("OK")));
     let (s, v) = t.send(TestRequest::get().uri("/version")).await;
     assert_eq!((s.as_u16(), v), (200, json!("3.17.2")));
-    assert_eq!(t.send(TestRequest::get().uri("/api/3.0/mlflow/server-info")).await.0, 200);
-    assert_eq!(t.send(TestRequest::get().uri("/api/2.0/mlflow/no/such/route")).await.0, 404);
-    assert_eq!(t.send(TestRequest::get().uri("/api/2.0/mlflow/experiments/create")).await.0, 405);
+    assert_eq!(
+        t.send(TestRequest::get().uri("/api/3.0/mlflow/server-info"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        t.send(TestRequest::get().uri("/api/2.0/mlflow/no/such/route"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        t.send(TestRequest::get().uri("/api/2.0/mlflow/experiments/create"))
+            .await
+            .0,
+        405
+    );
 }
 
 backend_tests!(request_parsing, prefixes_and_server_routes);
