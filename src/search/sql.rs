@@ -249,9 +249,11 @@ fn dataset_clause(buf: &mut SqlBuf, t: &Target, c: &Comparison) -> ApiResult<()>
         "name" => "d.name",
         "digest" => "d.digest",
         "context" => "it.value",
-        other => return Err(ApiError::invalid(format!(
+        other => {
+            return Err(ApiError::invalid(format!(
             "Invalid dataset key '{other}' specified. Valid keys are ['name', 'digest', 'context']"
-        ))),
+        )))
+        }
     };
     buf.push(
         "EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid ",

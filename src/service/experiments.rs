@@ -123,8 +123,7 @@ pub fn not_found(id: i64) -> ApiError {
 pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
     let id = parse_experiment_id(id)?;
     let (row, tags) = db_read!(st.db, |conn| {
-        let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
-        let row = row.ok_or_else(|| not_found(id))?;
+        let row = fetch_experiment!(conn, id)?;
         let tags: Vec<ExperimentTagRow> = et::table
             .filter(et::experiment_id.eq(id))
             .order(et::key)
@@ -143,12 +142,14 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
 }
 
 pub fn get_by_name(st: &AppState, name: &str) -> ApiResult<Experiment> {
-    let row: Option<ExperimentRow> = db_read!(st.db, |conn| ex::table
+    // Resolve the name to an id only; `get` then loads the row with its tags.
+    let id: Option<i64> = db_read!(st.db, |conn| ex::table
         .filter(ex::name.eq(name))
+        .select(ex::experiment_id)
         .first(conn)
         .optional()?);
-    match row {
-        Some(r) => get(st, &r.experiment_id.to_string()),
+    match id {
+        Some(id) => get(st, &id.to_string()),
         None => Err(ApiError::not_found(format!(
             "Could not find experiment with name '{name}'"
         ))),
@@ -251,8 +252,7 @@ pub fn rename(st: &AppState, id: &str, new_name: &str) -> ApiResult<()> {
     }
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
-        let row = row.ok_or_else(|| not_found(id))?;
+        let row = fetch_experiment!(conn, id)?;
         if row.lifecycle_stage != "active" {
             return Err(ApiError::invalid_state(
                 "Cannot rename a non-active experiment.",

@@ -196,19 +196,20 @@ pub fn bulk_interval(st: &AppState, req: &GetHistoryBulkInterval) -> ApiResult<V
             "max_results must be between 1 and 2500, got {max}."
         )));
     }
-    let range =
-        match (req.start_step, req.end_step) {
-            (Some(a), Some(b)) if a > b => return Err(ApiError::invalid(format!(
+    let range = match (req.start_step, req.end_step) {
+        (Some(a), Some(b)) if a > b => {
+            return Err(ApiError::invalid(format!(
                 "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
-            ))),
-            (Some(a), Some(b)) => Some((a, b)),
-            (None, None) => None,
-            _ => {
-                return Err(ApiError::invalid(
-                    "If either start step or end step are specified, both must be specified.",
-                ))
-            }
-        };
+            )))
+        }
+        (Some(a), Some(b)) => Some((a, b)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::invalid(
+                "If either start step or end step are specified, both must be specified.",
+            ))
+        }
+    };
     let mut out = Vec::new();
     db_read!(st.db, |conn| {
         for run_id in &req.run_ids {

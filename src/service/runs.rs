@@ -205,9 +205,9 @@ fn write_batch(
 ) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         conn.active_run_row(run_id)?;
-        conn.write_params(run_id, params.clone())?;
-        conn.write_metrics(run_id, metrics.clone())?;
-        conn.write_tags(run_id, tags.clone())
+        conn.write_params(run_id, params)?;
+        conn.write_metrics(run_id, metrics)?;
+        conn.write_tags(run_id, tags)
     })
 }
 
