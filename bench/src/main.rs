@@ -43,6 +43,12 @@ struct Args {
     /// JSON results file.
     #[arg(long, default_value = "bench/results/latest.json")]
     out: PathBuf,
+    /// Run only these workloads (e.g. `--only W1,W4`); all when empty.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Measure Harvester only (for profiling iterations; stock still answers the checks). No ratios.
+    #[arg(long)]
+    harvester_only: bool,
 }
 
 struct Ctx {
@@ -165,6 +171,9 @@ macro_rules! ab {
     ($ctx:expr, $row:expr, $servers:expr, |$s:ident| $body:expr) => {
         for rep in 0..$ctx.sizes_reps() {
             for kind in order(rep) {
+                if kind == Kind::Stock && $ctx.args.harvester_only {
+                    continue;
+                }
                 let $s = if kind == Kind::Stock {
                     &$servers[0]
                 } else {
@@ -174,7 +183,9 @@ macro_rules! ab {
                 let m: Result<Measure, String> = $body;
                 match m {
                     Ok(m) => $row.add(kind == Kind::Harvester, &m),
-                    Err(e) => $row.check = format!("{} failed: {e}", kind.name()),
+                    // Stock falling over under load is a result to report, not a broken harness.
+                    Err(e) if kind == Kind::Stock => $row.notes.push(format!("stock failed: {e}")),
+                    Err(e) => $row.check = format!("harvester failed: {e}"),
                 }
             }
         }
@@ -182,6 +193,10 @@ macro_rules! ab {
 }
 
 impl Ctx {
+    fn wants(&self, id: &str) -> bool {
+        self.args.only.is_empty() || self.args.only.iter().any(|o| o.eq_ignore_ascii_case(id))
+    }
+
     fn sizes_reps(&self) -> usize {
         if self.args.quick {
             1
@@ -197,55 +212,57 @@ async fn run_backend(
     rows: &mut Vec<Row>,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
-    eprintln!("== {backend}: W0 cold start");
-    let mut start = Row::new(
-        backend,
-        "W0",
-        "cold start to first /health 200",
-        "s",
-        false,
-        "",
-        "≥20×",
-    );
-    let mut idle = Row::new(
-        backend,
-        "W0",
-        "idle RSS (whole process tree)",
-        "MiB",
-        false,
-        "",
-        "≥10×",
-    );
-    for rep in 0..ctx.sizes_reps() {
-        for kind in order(rep) {
-            let (mut srv, t) = ctx.start(backend, kind, &format!("w0-{rep}"))?;
-            tokio::time::sleep(Duration::from_secs(if ctx.args.quick { 1 } else { 3 })).await;
-            let rss = srv.rss_bytes() as f64 / (1024.0 * 1024.0);
-            let h = kind == Kind::Harvester;
-            start.add(
-                h,
-                &Measure {
-                    value: t.as_secs_f64(),
-                    p99_ms: f64::NAN,
-                    cpu_per_unit: f64::NAN,
-                    ..Default::default()
-                },
-            );
-            idle.add(
-                h,
-                &Measure {
-                    value: rss,
-                    p99_ms: f64::NAN,
-                    cpu_per_unit: f64::NAN,
-                    ..Default::default()
-                },
-            );
-            srv.stop();
+    if ctx.wants("W0") {
+        eprintln!("== {backend}: W0 cold start");
+        let mut start = Row::new(
+            backend,
+            "W0",
+            "cold start to first /health 200",
+            "s",
+            false,
+            "",
+            "≥20×",
+        );
+        let mut idle = Row::new(
+            backend,
+            "W0",
+            "idle RSS (whole process tree)",
+            "MiB",
+            false,
+            "",
+            "≥10×",
+        );
+        for rep in 0..ctx.sizes_reps() {
+            for kind in order(rep) {
+                let (mut srv, t) = ctx.start(backend, kind, &format!("w0-{rep}"))?;
+                tokio::time::sleep(Duration::from_secs(if ctx.args.quick { 1 } else { 3 })).await;
+                let rss = srv.rss_bytes() as f64 / (1024.0 * 1024.0);
+                let h = kind == Kind::Harvester;
+                start.add(
+                    h,
+                    &Measure {
+                        value: t.as_secs_f64(),
+                        p99_ms: f64::NAN,
+                        cpu_per_unit: f64::NAN,
+                        ..Default::default()
+                    },
+                );
+                idle.add(
+                    h,
+                    &Measure {
+                        value: rss,
+                        p99_ms: f64::NAN,
+                        cpu_per_unit: f64::NAN,
+                        ..Default::default()
+                    },
+                );
+                srv.stop();
+            }
         }
+        rows.push(start);
+        rows.push(idle);
     }
-    rows.push(start);
-    rows.push(idle);
-
+    let c = load::client();
     let servers = [
         ctx.start(backend, Kind::Stock, "main")?.0,
         ctx.start(backend, Kind::Harvester, "main")?.0,
@@ -267,193 +284,200 @@ async fn run_backend(
         format!("history lengths differ: {lens:?}")
     };
     let sz = ctx.sizes.clone();
-    for clients in [1usize, 4, 16] {
-        eprintln!("== {backend}: W1 log-batch ×1000, {clients} clients");
-        let target = if clients == 4 { "≥15×" } else { "" };
-        let mut row = Row::new(
-            backend,
-            "W1",
-            &format!("log-batch 1000 metrics, {clients} clients"),
-            "metrics/s",
-            true,
-            "µs/metric",
-            target,
-        );
-        row.check = check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w1(s, clients, &sz)
-            .await);
-        rows.push(row);
-    }
-    for clients in [1usize, 8] {
-        eprintln!("== {backend}: W2 log-metric, {clients} clients");
-        let mut row = Row::new(
-            backend,
-            "W2",
-            &format!("log-metric, {clients} clients"),
-            "req/s",
-            true,
-            "µs/req",
-            "≥10×",
-        );
-        row.check = check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w2(s, clients, &sz)
-            .await);
-        rows.push(row);
-    }
-    eprintln!("== {backend}: W4 seeding {} runs", sz.w4_runs);
-    let exps = (
-        workloads::seed_w4(&servers[0], sz.w4_runs).await?,
-        workloads::seed_w4(&servers[1], sz.w4_runs).await?,
-    );
-    let c = load::client();
-    let mut w4_check = "ok".to_string();
-    for page in [100usize, 1000] {
-        let a = workloads::search_page(
-            &c,
-            &servers[0].url,
-            &exps.0,
-            workloads::W4_FILTER,
-            &["metrics.m1 DESC"],
-            page,
-            None,
-        )
-        .await?;
-        let b = workloads::search_page(
-            &c,
-            &servers[1].url,
-            &exps.1,
-            workloads::W4_FILTER,
-            &["metrics.m1 DESC"],
-            page,
-            None,
-        )
-        .await?;
-        if a.0 != b.0 {
-            w4_check = format!(
-                "page of {page}: results differ (stock {} runs, harvester {})",
-                a.0.len(),
-                b.0.len()
+    if ctx.wants("W1") {
+        for clients in [1usize, 4, 16] {
+            eprintln!("== {backend}: W1 log-batch ×1000, {clients} clients");
+            let target = if clients == 4 { "≥15×" } else { "" };
+            let mut row = Row::new(
+                backend,
+                "W1",
+                &format!("log-batch 1000 metrics, {clients} clients"),
+                "metrics/s",
+                true,
+                "µs/metric",
+                target,
             );
+            row.check = check.clone();
+            ab!(ctx, row, servers, |s| workloads::run_w1(s, clients, &sz)
+                .await);
+            rows.push(row);
         }
     }
-    let (wa, wb) = (
-        workloads::walk(&c, &servers[0].url, &exps.0, 1000).await?,
-        workloads::walk(&c, &servers[1].url, &exps.1, 1000).await?,
-    );
-    if wa.0 != wb.0 || wa.0.len() != sz.w4_runs {
-        w4_check = format!(
-            "full walk differs: stock {} runs, harvester {} (expected {})",
-            wa.0.len(),
-            wb.0.len(),
-            sz.w4_runs
-        );
+    if ctx.wants("W2") {
+        for clients in [1usize, 8] {
+            eprintln!("== {backend}: W2 log-metric, {clients} clients");
+            let mut row = Row::new(
+                backend,
+                "W2",
+                &format!("log-metric, {clients} clients"),
+                "req/s",
+                true,
+                "µs/req",
+                "≥10×",
+            );
+            row.check = check.clone();
+            ab!(ctx, row, servers, |s| workloads::run_w2(s, clients, &sz)
+                .await);
+            rows.push(row);
+        }
     }
-    for (kind, label, target) in [
-        (100usize, "search-runs filter + order, page of 100", "≥15×"),
-        (1000, "search-runs filter + order, page of 1000", ""),
-        (0, "search-runs full walk by page token (pages of 1000)", ""),
-    ] {
-        eprintln!("== {backend}: W4 {label}");
-        let mut row = Row::new(
-            backend,
-            "W4",
-            &format!("{label}, {} runs", sz.w4_runs),
-            "s",
-            false,
-            "CPU-s/query",
-            target,
+    if ctx.wants("W4") {
+        eprintln!("== {backend}: W4 seeding {} runs", sz.w4_runs);
+        let exps = (
+            workloads::seed_w4(&servers[0], sz.w4_runs).await?,
+            workloads::seed_w4(&servers[1], sz.w4_runs).await?,
         );
-        row.check = w4_check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w4(
-            s,
-            if s.kind == Kind::Stock {
-                &exps.0
-            } else {
-                &exps.1
-            },
-            kind,
-            &sz
-        )
-        .await);
-        rows.push(row);
-    }
-
-    eprintln!("== {backend}: W5 seeding {} points", sz.w5_points);
-    let runs = (
-        workloads::seed_w5(&servers[0], sz.w5_points).await?,
-        workloads::seed_w5(&servers[1], sz.w5_points).await?,
-    );
-    let mut w5_check = "ok".to_string();
-    for bulk in [false, true] {
-        let req = |r: &str| {
-            if bulk {
-                workloads::interval_req(r)
-            } else {
-                workloads::history_req(r)
+        let mut w4_check = "ok".to_string();
+        for page in [100usize, 1000] {
+            let a = workloads::search_page(
+                &c,
+                &servers[0].url,
+                &exps.0,
+                workloads::W4_FILTER,
+                &["metrics.m1 DESC"],
+                page,
+                None,
+            )
+            .await?;
+            let b = workloads::search_page(
+                &c,
+                &servers[1].url,
+                &exps.1,
+                workloads::W4_FILTER,
+                &["metrics.m1 DESC"],
+                page,
+                None,
+            )
+            .await?;
+            if a.0 != b.0 {
+                w4_check = format!(
+                    "page of {page}: results differ (stock {} runs, harvester {})",
+                    a.0.len(),
+                    b.0.len()
+                );
             }
-        };
-        let a = load::send_json(&c, &servers[0].url, req(&runs.0)).await?;
-        let b = load::send_json(&c, &servers[1].url, req(&runs.1)).await?;
-        let steps = |v: &serde_json::Value| -> Vec<i64> {
-            v["metrics"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m["step"].as_i64())
-                .collect()
-        };
-        let (sa, sb) = (steps(&a), steps(&b));
-        if sa != sb || (!bulk && sa.len() != sz.w5_points) {
-            w5_check = format!(
-                "{}: stock {} points, harvester {}",
-                if bulk { "bulk-interval" } else { "history" },
-                sa.len(),
-                sb.len()
+        }
+        let (wa, wb) = (
+            workloads::walk(&c, &servers[0].url, &exps.0, 1000).await?,
+            workloads::walk(&c, &servers[1].url, &exps.1, 1000).await?,
+        );
+        if wa.0 != wb.0 || wa.0.len() != sz.w4_runs {
+            w4_check = format!(
+                "full walk differs: stock {} runs, harvester {} (expected {})",
+                wa.0.len(),
+                wb.0.len(),
+                sz.w4_runs
             );
         }
+        for (kind, label, target) in [
+            (100usize, "search-runs filter + order, page of 100", "≥15×"),
+            (1000, "search-runs filter + order, page of 1000", ""),
+            (0, "search-runs full walk by page token (pages of 1000)", ""),
+        ] {
+            eprintln!("== {backend}: W4 {label}");
+            let mut row = Row::new(
+                backend,
+                "W4",
+                &format!("{label}, {} runs", sz.w4_runs),
+                "s",
+                false,
+                "CPU-s/query",
+                target,
+            );
+            row.check = w4_check.clone();
+            ab!(ctx, row, servers, |s| workloads::run_w4(
+                s,
+                if s.kind == Kind::Stock {
+                    &exps.0
+                } else {
+                    &exps.1
+                },
+                kind,
+                &sz
+            )
+            .await);
+            rows.push(row);
+        }
     }
-    for (bulk, label, target) in [
-        (false, "get-history, one metric", "≥15×"),
-        (true, "get-history-bulk-interval (UI, 320 points)", ""),
-    ] {
-        eprintln!("== {backend}: W5 {label}");
-        let mut row = Row::new(
-            backend,
-            "W5",
-            &format!("{label}, {} points", sz.w5_points),
-            "s",
-            false,
-            "CPU-s/call",
-            target,
+    if ctx.wants("W5") {
+        eprintln!("== {backend}: W5 seeding {} points", sz.w5_points);
+        let runs = (
+            workloads::seed_w5(&servers[0], sz.w5_points).await?,
+            workloads::seed_w5(&servers[1], sz.w5_points).await?,
         );
-        row.check = w5_check.clone();
-        ab!(ctx, row, servers, |s| workloads::run_w5(
-            s,
-            if s.kind == Kind::Stock {
-                &runs.0
-            } else {
-                &runs.1
-            },
-            bulk,
-            &sz
-        )
-        .await);
-        rows.push(row);
+        let mut w5_check = "ok".to_string();
+        for bulk in [false, true] {
+            let req = |r: &str| {
+                if bulk {
+                    workloads::interval_req(r)
+                } else {
+                    workloads::history_req(r)
+                }
+            };
+            let a = load::send_json(&c, &servers[0].url, req(&runs.0)).await?;
+            let b = load::send_json(&c, &servers[1].url, req(&runs.1)).await?;
+            let steps = |v: &serde_json::Value| -> Vec<i64> {
+                v["metrics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m["step"].as_i64())
+                    .collect()
+            };
+            let (sa, sb) = (steps(&a), steps(&b));
+            if sa != sb || (!bulk && sa.len() != sz.w5_points) {
+                w5_check = format!(
+                    "{}: stock {} points, harvester {}",
+                    if bulk { "bulk-interval" } else { "history" },
+                    sa.len(),
+                    sb.len()
+                );
+            }
+        }
+        for (bulk, label, target) in [
+            (false, "get-history, one metric", "≥15×"),
+            (true, "get-history-bulk-interval (UI, 320 points)", ""),
+        ] {
+            eprintln!("== {backend}: W5 {label}");
+            let mut row = Row::new(
+                backend,
+                "W5",
+                &format!("{label}, {} points", sz.w5_points),
+                "s",
+                false,
+                "CPU-s/call",
+                target,
+            );
+            row.check = w5_check.clone();
+            ab!(ctx, row, servers, |s| workloads::run_w5(
+                s,
+                if s.kind == Kind::Stock {
+                    &runs.0
+                } else {
+                    &runs.1
+                },
+                bulk,
+                &sz
+            )
+            .await);
+            rows.push(row);
+        }
     }
     // W3 runs last: it overloads stock MLflow, which has been seen to stop answering afterwards.
-    eprintln!("== {backend}: W3 mixed");
-    let mut row = Row::new(
-        backend,
-        "W3",
-        "16 writers log-batch(20) @10 Hz + search every 1 s: writer p99",
-        "ms",
-        false,
-        "µs/write",
-        "<50 ms",
-    );
-    ab!(ctx, row, servers, |s| workloads::run_w3(s, &sz).await);
-    rows.push(row);
-
+    if ctx.wants("W3") {
+        eprintln!("== {backend}: W3 mixed");
+        let mut row = Row::new(
+            backend,
+            "W3",
+            "16 writers log-batch(20) @10 Hz + search every 1 s: writer p99",
+            "ms",
+            false,
+            "µs/write",
+            "<50 ms",
+        );
+        ab!(ctx, row, servers, |s| workloads::run_w3(s, &sz).await);
+        rows.push(row);
+    }
     for (id, label) in [
         ("W6", "create 1,000 model versions, search, resolve alias"),
         ("W7", "100 MiB artifact PUT then GET, peak RSS"),

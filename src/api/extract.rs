@@ -59,27 +59,45 @@ fn normalize(v: &mut Value) -> ApiResult<()> {
 
 /// Turn a serde error into MLflow's "Invalid value … for parameter …" message.
 fn deserialize<T: DeserializeOwned>(v: Value) -> ApiResult<T> {
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::invalid(format!(
-            "Invalid value for parameter '{path}' supplied: {}. See the API docs for more information about request parameters.",
-            e.inner()
-        ))
-    })
+    serde_path_to_error::deserialize(v).map_err(|e| invalid_value(e.path(), e.inner()))
+}
+
+fn invalid_value(path: &serde_path_to_error::Path, e: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid value for parameter '{path}' supplied: {e}. See the API docs for more information about request parameters."
+    ))
+}
+
+fn malformed(e: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(format!("Malformed JSON in request body: {e}"))
 }
 
 /// Parse a JSON body the way `_get_normalized_request_json` does.
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    // Fast path: an object with no uppercase ASCII anywhere cannot hold a camelCase key, so it is
+    // deserialized straight into `T` (the general path below builds a `Value` tree first, which was
+    // the larger part of the parsing cost of a 1000-metric log-batch).
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') && !bytes.iter().any(u8::is_ascii_uppercase) {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let parsed = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            if e.inner().is_data() {
+                invalid_value(e.path(), e.inner())
+            } else {
+                malformed(e.inner())
+            }
+        })?;
+        de.end().map_err(malformed)?;
+        return Ok(parsed);
+    }
     let mut v: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?
+        serde_json::from_slice(bytes).map_err(malformed)?
     };
     if let Value::String(inner) = &v {
         // Old clients send a JSON string that holds the JSON object.
-        v = serde_json::from_str(inner)
-            .map_err(|e| ApiError::invalid(format!("Malformed JSON in request body: {e}")))?;
+        v = serde_json::from_str(inner).map_err(malformed)?;
     }
     if v.is_null() {
         v = Value::Object(Map::new());

@@ -4,6 +4,7 @@
 //! (the vaultwarden pattern). SQLite writes are serialised in-process and use `BEGIN IMMEDIATE`, so
 //! concurrent writers queue instead of failing with "database is locked".
 
+pub mod insert;
 pub mod models;
 pub mod schema;
 
@@ -93,7 +94,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -16000;",
+             PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 8000;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -118,6 +120,7 @@ impl Db {
                     .map_err(|e| format!("SQLite migrations failed: {e}"))?;
                 // One in-process writer lock per database file, leaked once for a 'static guard.
                 let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+                spawn_checkpointer(pool.clone());
                 Ok(Db {
                     pool: PoolKind::Sqlite(pool),
                     write_lock,
@@ -176,6 +179,25 @@ impl Db {
             Dialect::Sqlite => "sqlite (journal_mode=WAL, synchronous=FULL)".into(),
             Dialect::Postgres => "postgresql".into(),
         }
+    }
+}
+
+/// Copy WAL frames into the database file from a background thread, off the writers' critical path (the
+/// checkpoint a committing writer runs itself was 6% of the server's CPU under log-batch load).
+/// Connections keep `wal_autocheckpoint = 8000` pages as a safety net if this thread falls behind.
+fn spawn_checkpointer(pool: Pool<ConnectionManager<SqliteConnection>>) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
+            if let Ok(mut conn) = pool.get() {
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!("background WAL checkpoint failed: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no background WAL checkpointer ({e}); SQLite checkpoints on commit");
     }
 }
 

@@ -279,37 +279,6 @@ fn dataset_clause(buf: &mut SqlBuf, t: &Target, c: &Comparison) -> ApiResult<()>
     Ok(())
 }
 
-/// Multi-row `INSERT … VALUES (…), (…) <tail>` statements for `rows`, split so no statement exceeds
-/// the bind limits of either backend. `tail` is an `ON CONFLICT …` clause (same syntax on both).
-pub fn batch_insert(
-    dialect: Dialect,
-    table: &str,
-    cols: &[&str],
-    rows: Vec<Vec<Bind>>,
-    tail: &str,
-) -> Vec<SqlBuf> {
-    let per_stmt = (30000 / cols.len().max(1)).max(1);
-    let mut out = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut buf = SqlBuf::new(dialect);
-        buf.push("INSERT INTO ")
-            .push(table)
-            .push(" (")
-            .push(&cols.join(", "))
-            .push(") VALUES ");
-        for (i, row) in rows.by_ref().take(per_stmt).enumerate() {
-            if i > 0 {
-                buf.push(", ");
-            }
-            buf.bind_list(row);
-        }
-        buf.push(" ").push(tail);
-        out.push(buf);
-    }
-    out
-}
-
 /// Append ` AND <clause>` for every comparison of `filter`.
 pub fn push_where(buf: &mut SqlBuf, t: &Target, comparisons: &[Comparison]) -> ApiResult<()> {
     for c in comparisons {

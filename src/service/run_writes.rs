@@ -5,12 +5,10 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::db::insert::InsertRows;
 use crate::db::models::{LatestMetricRow, MetricRow, ParamRow, TagRow};
 use crate::db::schema::{latest_metrics as lm, params, runs};
-use crate::db::Dialect;
 use crate::error::{ApiError, ApiResult};
-use crate::execute_dynamic;
-use crate::search::sql::batch_insert;
 use crate::search::Bind;
 
 /// A metric ready to store: NaN becomes `(0, is_nan)`, ±Inf is clamped to ±f64::MAX as MLflow stores it.
@@ -59,7 +57,7 @@ pub trait RunWriter {
 }
 
 macro_rules! impl_run_writer {
-    ($($conn:ty => $dialect:expr),*) => {$(
+    ($($conn:ty),*) => {$(
         impl RunWriter for $conn {
             fn write_params(&mut self, run_uuid: &str, new: Vec<ParamRow>) -> ApiResult<()> {
                 if new.is_empty() {
@@ -88,10 +86,8 @@ macro_rules! impl_run_writer {
                     )));
                 }
                 let fresh: Vec<&ParamRow> = new.iter().filter(|p| !existing.contains_key(p.key.as_str())).collect();
-                let rows = fresh.iter().map(|p| vec![Bind::Text(p.run_uuid.clone()), Bind::Text(p.key.clone()), Bind::Text(p.value.clone())]).collect();
-                for buf in batch_insert($dialect, "params", &["run_uuid", "key", "value"], rows, "ON CONFLICT DO NOTHING") {
-                    execute_dynamic!(self, buf)?;
-                }
+                let rows = fresh.iter().map(|p| vec![Bind::Text(p.run_uuid.clone()), Bind::Text(p.key.clone()), Bind::Text(p.value.clone())]).collect::<Vec<Vec<Bind>>>();
+                self.insert_rows("params", &["run_uuid", "key", "value"], &rows, "ON CONFLICT DO NOTHING")?;
                 Ok(())
             }
 
@@ -134,24 +130,20 @@ macro_rules! impl_run_writer {
                         Bind::Float(m.value), Bind::Int(m.is_nan as i64), Bind::OptText(m.model_id.clone()),
                         Bind::OptText(m.dataset_name.clone()), Bind::OptText(m.dataset_digest.clone()),
                     ])
-                    .collect();
+                    .collect::<Vec<Vec<Bind>>>();
                 let cols = ["run_uuid", "key", "timestamp", "step", "value", "is_nan", "model_id", "dataset_name", "dataset_digest"];
-                for buf in batch_insert($dialect, "metrics", &cols, hist, "ON CONFLICT DO NOTHING") {
-                    execute_dynamic!(self, buf)?;
-                }
+                self.insert_rows("metrics", &cols, &hist, "ON CONFLICT DO NOTHING")?;
                 let latest = updates
                     .iter()
                     .map(|m| vec![
                         Bind::Text(m.run_uuid.clone()), Bind::Text(m.key.clone()), Bind::Float(m.value),
                         Bind::Int(m.timestamp), Bind::Int(m.step), Bind::Int(m.is_nan as i64),
                     ])
-                    .collect();
+                    .collect::<Vec<Vec<Bind>>>();
                 let cols = ["run_uuid", "key", "value", "timestamp", "step", "is_nan"];
                 let tail = "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
                             timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan";
-                for buf in batch_insert($dialect, "latest_metrics", &cols, latest, tail) {
-                    execute_dynamic!(self, buf)?;
-                }
+                self.insert_rows("latest_metrics", &cols, &latest, tail)?;
                 Ok(())
             }
 
@@ -166,11 +158,9 @@ macro_rules! impl_run_writer {
                 if let Some(name) = last.get("mlflow.runName") {
                     diesel::update(runs::table.find(run_uuid)).set(runs::name.eq(&name.value)).execute(self)?;
                 }
-                let rows = last.into_values().map(|t| vec![Bind::Text(t.run_uuid), Bind::Text(t.key), Bind::Text(t.value)]).collect();
+                let rows = last.into_values().map(|t| vec![Bind::Text(t.run_uuid), Bind::Text(t.key), Bind::Text(t.value)]).collect::<Vec<Vec<Bind>>>();
                 let tail = "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value";
-                for buf in batch_insert($dialect, "tags", &["run_uuid", "key", "value"], rows, tail) {
-                    execute_dynamic!(self, buf)?;
-                }
+                self.insert_rows("tags", &["run_uuid", "key", "value"], &rows, tail)?;
                 Ok(())
             }
 
@@ -178,15 +168,13 @@ macro_rules! impl_run_writer {
                 let rows = models
                     .into_iter()
                     .map(|(model_id, step)| vec![Bind::Text(run_uuid.into()), Bind::Text(direction.into()), Bind::Text(model_id), Bind::Int(step)])
-                    .collect();
+                    .collect::<Vec<Vec<Bind>>>();
                 let cols = ["run_uuid", "direction", "model_id", "step"];
-                for buf in batch_insert($dialect, "run_model_io", &cols, rows, "ON CONFLICT DO NOTHING") {
-                    execute_dynamic!(self, buf)?;
-                }
+                self.insert_rows("run_model_io", &cols, &rows, "ON CONFLICT DO NOTHING")?;
                 Ok(())
             }
         }
     )*};
 }
 
-impl_run_writer!(diesel::SqliteConnection => Dialect::Sqlite, diesel::PgConnection => Dialect::Postgres);
+impl_run_writer!(diesel::SqliteConnection, diesel::PgConnection);

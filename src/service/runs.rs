@@ -8,14 +8,14 @@ use super::run_writes::{metric_row, RunWriter};
 use super::validation::{self as v, truncate, validate_key};
 use super::{now_ms, AppState};
 use crate::config::append_to_uri;
+use crate::db::insert::InsertRows;
 use crate::db::models::{DatasetRow, MetricRow, ParamRow, RunInputRow, RunRow, TagRow};
 use crate::db::schema::{datasets, run_inputs, runs, tags};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::search::sql::batch_insert;
 use crate::search::{self, parse, targets, Bind, SqlBuf};
 use crate::types::entities::{Run, RunInfo};
 use crate::types::requests::*;
-use crate::{db_read, db_write, execute_dynamic, load_dynamic};
+use crate::{db_read, db_write, load_dynamic};
 
 const RUN_NAME_TAG: &str = "mlflow.runName";
 const RUN_STATUSES: &[&str] = &["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
@@ -385,17 +385,9 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
                         Bind::Text(t.value.clone()),
                     ]
                 })
-                .collect();
+                .collect::<Vec<Vec<Bind>>>();
             let cols = ["run_uuid", "dataset_uuid", "key", "value"];
-            for buf in batch_insert(
-                st.db.dialect,
-                "input_tags",
-                &cols,
-                trows,
-                "ON CONFLICT DO NOTHING",
-            ) {
-                execute_dynamic!(conn, buf)?;
-            }
+            conn.insert_rows("input_tags", &cols, &trows, "ON CONFLICT DO NOTHING")?;
         }
         conn.link_models(
             run_id,
