@@ -1,20 +1,24 @@
 //! Database access: one pool enum over SQLite and PostgreSQL, chosen from the backend-store URI.
 //!
 //! Generic diesel code is written once and expanded for each backend by [`db_read!`] and [`db_write!`]
-//! (the vaultwarden pattern). SQLite writes are serialised in-process and use `BEGIN IMMEDIATE`, so
-//! concurrent writers queue instead of failing with "database is locked".
+//! (the vaultwarden pattern). SQLite writes go through one in-process writer connection with group
+//! commit (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing with "database is locked",
+//! and share an fsync.
 
+pub mod group_commit;
 pub mod insert;
 pub mod models;
 pub mod schema;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::{PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use group_commit::GroupWriter;
 
 use crate::error::ApiResult;
 
@@ -29,10 +33,13 @@ pub enum Dialect {
 }
 
 pub enum Conn {
-    Sqlite(
-        PooledConnection<ConnectionManager<SqliteConnection>>,
-        Option<MutexGuard<'static, ()>>,
-    ),
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Where a write goes: SQLite's group-commit writer, or a pooled PostgreSQL connection.
+pub enum Writer<'a> {
+    Sqlite(&'a GroupWriter),
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
@@ -46,7 +53,8 @@ enum PoolKind {
 #[derive(Clone)]
 pub struct Db {
     pool: PoolKind,
-    write_lock: &'static Mutex<()>,
+    /// SQLite only: the one writer connection, shared by concurrent writes (see [`group_commit`]).
+    writer: Option<Arc<GroupWriter>>,
     pub dialect: Dialect,
 }
 
@@ -118,12 +126,19 @@ impl Db {
                     .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map_err(|e| format!("SQLite migrations failed: {e}"))?;
-                // One in-process writer lock per database file, leaked once for a 'static guard.
-                let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+                drop(conn);
+                let writer = GroupWriter::new(move || {
+                    let mut c = SqliteConnection::establish(&path)
+                        .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
+                    SqlitePragmas
+                        .on_acquire(&mut c)
+                        .map_err(|e| format!("Cannot configure SQLite database: {e}"))?;
+                    Ok(c)
+                })?;
                 spawn_checkpointer(pool.clone());
                 Ok(Db {
                     pool: PoolKind::Sqlite(pool),
-                    write_lock,
+                    writer: Some(Arc::new(writer)),
                     dialect: Dialect::Sqlite,
                 })
             }
@@ -141,10 +156,9 @@ impl Db {
                 })?;
                 conn.run_pending_migrations(PG_MIGRATIONS)
                     .map_err(|e| format!("PostgreSQL migrations failed: {e}"))?;
-                let write_lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
                 Ok(Db {
                     pool: PoolKind::Postgres(pool),
-                    write_lock,
+                    writer: None,
                     dialect: Dialect::Postgres,
                 })
             }
@@ -154,22 +168,19 @@ impl Db {
     /// A connection for reading.
     pub fn read(&self) -> ApiResult<Conn> {
         Ok(match &self.pool {
-            PoolKind::Sqlite(p) => Conn::Sqlite(p.get()?, None),
+            PoolKind::Sqlite(p) => Conn::Sqlite(p.get()?),
             PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
         })
     }
 
-    /// A connection for writing; on SQLite it also holds the in-process writer lock.
-    pub fn write(&self) -> ApiResult<Conn> {
-        Ok(match &self.pool {
-            PoolKind::Sqlite(p) => {
-                let guard = self
-                    .write_lock
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                Conn::Sqlite(p.get()?, Some(guard))
+    /// Where a write goes; [`db_write!`] wraps it in a transaction.
+    pub fn writer(&self) -> ApiResult<Writer<'_>> {
+        Ok(match (&self.pool, &self.writer) {
+            (PoolKind::Sqlite(_), Some(w)) => Writer::Sqlite(w),
+            (PoolKind::Sqlite(_), None) => {
+                return Err(crate::error::ApiError::internal("SQLite writer missing"))
             }
-            PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
+            (PoolKind::Postgres(p), _) => Writer::Postgres(p.get()?),
         })
     }
 
@@ -213,7 +224,7 @@ fn redact(url: &str) -> String {
 macro_rules! db_read {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.read()? {
-            $crate::db::Conn::Sqlite(mut pooled, _) => {
+            $crate::db::Conn::Sqlite(mut pooled) => {
                 let $conn = &mut *pooled;
                 $body
             }
@@ -225,15 +236,16 @@ macro_rules! db_read {
     };
 }
 
-/// Run `$body` inside a write transaction (`BEGIN IMMEDIATE` on SQLite); it must return `ApiResult<T>`.
+/// Run `$body` inside a write transaction; it must return `ApiResult<T>`. On SQLite it runs in a savepoint
+/// of a group-committed `BEGIN IMMEDIATE` transaction and returns once that is durable.
 #[macro_export]
 macro_rules! db_write {
     ($db:expr, |$conn:ident| $body:expr) => {
-        match $db.write()? {
-            $crate::db::Conn::Sqlite(mut pooled, _guard) => {
-                pooled.immediate_transaction(|$conn| -> $crate::error::ApiResult<_> { $body })
+        match $db.writer()? {
+            $crate::db::Writer::Sqlite(w) => {
+                w.run(|$conn| -> $crate::error::ApiResult<_> { $body })
             }
-            $crate::db::Conn::Postgres(mut pooled) => diesel::Connection::transaction(
+            $crate::db::Writer::Postgres(mut pooled) => diesel::Connection::transaction(
                 &mut *pooled,
                 |$conn| -> $crate::error::ApiResult<_> { $body },
             ),

@@ -372,10 +372,57 @@ async fn inputs_and_outputs(b: Backend) {
     );
 }
 
+/// Concurrent writes share group commits on SQLite: every good batch lands whole, and a batch that fails
+/// inside a group (a param conflict) is rolled back alone without taking its neighbours with it.
+async fn concurrent_writes_commit_independently(b: Backend) {
+    let t = app!(b);
+    let run = t.create_run("0").await;
+    t.ok(
+        "runs/log-parameter",
+        json!({"run_id": run, "key": "p", "value": "a"}),
+    )
+    .await;
+    let reqs = (0..48).map(|i| {
+        let body = if i % 4 == 3 {
+            // Conflicting param plus metrics: the whole batch must be rejected.
+            json!({"run_id": run, "params": [{"key": "p", "value": format!("b{i}")}],
+                   "metrics": [{"key": "bad", "value": 1, "timestamp": 1, "step": i}]})
+        } else {
+            let metrics: Vec<_> = (0..50)
+                .map(|s| json!({"key": "m", "value": s, "timestamp": i, "step": i * 100 + s}))
+                .collect();
+            json!({"run_id": run, "metrics": metrics})
+        };
+        t.post("runs/log-batch", body)
+    });
+    let results = futures_util::future::join_all(reqs).await;
+    for (i, r) in results.iter().enumerate() {
+        if i % 4 == 3 {
+            assert_err(r, 400, "INVALID_PARAMETER_VALUE");
+        } else {
+            assert_eq!(r.0, 200, "batch {i}: {:?}", r.1);
+        }
+    }
+    let h = t
+        .ok_get(&format!("metrics/get-history?run_id={run}&metric_key=m"))
+        .await;
+    assert_eq!(h["metrics"].as_array().map(Vec::len), Some(36 * 50));
+    let bad = t
+        .ok_get(&format!("metrics/get-history?run_id={run}&metric_key=bad"))
+        .await;
+    assert_eq!(bad["metrics"].as_array().map(Vec::len).unwrap_or(0), 0);
+    let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
+    assert_eq!(
+        r["run"]["data"]["params"],
+        json!([{"key": "p", "value": "a"}])
+    );
+}
+
 backend_tests!(
     create_names_and_lifecycle,
     params_are_write_once,
     tags_and_run_name_sync,
     log_batch_limits_and_conflicts,
-    inputs_and_outputs
+    inputs_and_outputs,
+    concurrent_writes_commit_independently
 );

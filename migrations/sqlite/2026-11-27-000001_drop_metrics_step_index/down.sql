@@ -1,0 +1,1 @@
+CREATE INDEX idx_metrics_step ON metrics (run_uuid, key, step);
