@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ pub struct GroupWriter {
     state: Mutex<State>,
     done: Condvar,
     queued: AtomicUsize,
+    /// Groups committed so far (the background checkpointer skips idle periods).
+    commits: AtomicU64,
     reopen: Box<dyn Fn() -> Result<SqliteConnection, String> + Send + Sync>,
 }
 
@@ -57,8 +59,13 @@ impl GroupWriter {
             }),
             done: Condvar::new(),
             queued: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
             reopen: Box::new(open),
         })
+    }
+
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -118,6 +125,9 @@ impl GroupWriter {
         } else {
             AnsiTransactionManager::rollback_transaction(&mut st.conn)
         };
+        if result.is_ok() && st.members > 0 {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(e) = result {
             tracing::error!("group commit of {} writes failed: {e}", st.members);
             st.failed.push_back((st.group, e.to_string()));
