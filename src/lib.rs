@@ -8,4 +8,5 @@ pub mod openapi;
 pub mod search;
 pub mod server;
 pub mod service;
+pub mod storage;
 pub mod types;

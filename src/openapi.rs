@@ -18,8 +18,10 @@ use crate::api;
         api::runs::log_metric, api::runs::log_param, api::runs::set_tag, api::runs::delete_tag, api::runs::log_batch,
         api::runs::log_inputs, api::runs::log_outputs, api::runs::search_runs,
         api::metrics::get_metric_history, api::metrics::get_history_bulk_interval, api::metrics::get_history_bulk,
+        api::artifacts::upload, api::artifacts::download, api::artifacts::list, api::artifacts::delete,
+        api::artifacts::list_run_artifacts,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "server"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"))
 )]
 pub struct ApiDoc;
 

@@ -8,33 +8,59 @@ use crate::api;
 use crate::config::ServerConfig;
 use crate::db::Db;
 use crate::service::AppState;
+use crate::storage::Store;
 
 /// Open the database and build the shared state (migrations run here).
 pub fn build_state(config: ServerConfig) -> Result<AppState, String> {
     config.validate()?;
     let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
-    let state = AppState::new(db, config);
+    let artifacts = if config.serves_artifacts() {
+        Some(Store::open(&config.artifacts_destination)?)
+    } else {
+        None
+    };
+    let state = AppState::new(db, config, artifacts);
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     Ok(state)
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
+fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
     cfg.route("/health", web::get().to(api::health::health))
         .route("/version", web::get().to(api::health::version))
-        .route(
-            "/api/3.0/mlflow/server-info",
-            web::get().to(api::health::server_info),
-        )
-        .route(
-            "/ajax-api/3.0/mlflow/server-info",
-            web::get().to(api::health::server_info),
-        )
-        .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
+        .service(web::scope("/api/2.0/mlflow-artifacts").configure(api::artifacts::proxy_routes))
         .service(
-            web::scope("/ajax-api/2.0/mlflow")
-                .configure(api::ajax_only_routes)
-                .configure(api::mlflow_routes),
+            web::scope("/ajax-api/2.0/mlflow-artifacts").configure(api::artifacts::proxy_routes),
         );
+    if artifacts_only {
+        // MLflow answers a plain-text 503 here; a deterministic refusal should not be retried.
+        for prefix in ["/api", "/ajax-api", "/get-artifact"] {
+            cfg.service(web::scope(prefix).default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(crate::error::ApiError::new(
+                    crate::error::ErrorCode::ENDPOINT_NOT_FOUND,
+                    "Endpoint disabled: this server runs in --artifacts-only mode",
+                ))
+            })));
+        }
+        return;
+    }
+    cfg.route(
+        "/api/3.0/mlflow/server-info",
+        web::get().to(api::health::server_info),
+    )
+    .route(
+        "/ajax-api/3.0/mlflow/server-info",
+        web::get().to(api::health::server_info),
+    )
+    .route(
+        "/get-artifact",
+        web::get().to(api::artifacts::get_run_artifact),
+    )
+    .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
+    .service(
+        web::scope("/ajax-api/2.0/mlflow")
+            .configure(api::ajax_only_routes)
+            .configure(api::mlflow_routes),
+    );
 }
 
 /// Build the actix `App` with every route, under `--static-prefix` when one is set.
@@ -51,10 +77,11 @@ pub fn create_app(
 > {
     let limit = state.config.max_body_bytes;
     let prefix = state.config.static_prefix.clone().unwrap_or_default();
+    let artifacts_only = state.config.artifacts_only;
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
-        .service(web::scope(&prefix).configure(routes))
+        .service(web::scope(&prefix).configure(|c| routes(c, artifacts_only)))
 }
 
 /// Run the HTTP server until it is stopped.
@@ -63,6 +90,7 @@ pub async fn run(state: AppState) -> std::io::Result<()> {
     tracing::info!(
         store = %state.db.describe(),
         artifact_root = %state.artifact_root,
+        artifacts = %state.artifacts.as_ref().map_or("not served (--no-serve-artifacts)".into(), |s| s.describe()),
         "Harvester listening on http://{}:{}",
         cfg.host,
         cfg.port

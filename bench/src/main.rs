@@ -5,6 +5,7 @@ mod load;
 mod procs;
 mod report;
 mod setup;
+mod w7;
 mod workloads;
 
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ struct Args {
     /// Run only these workloads (e.g. `--only W1,W4`); all when empty.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Print the markdown table of an earlier results file and exit (no servers are started).
+    #[arg(long)]
+    render: Option<PathBuf>,
     /// Measure Harvester only (for profiling iterations; stock still answers the checks). No ratios.
     #[arg(long)]
     harvester_only: bool,
@@ -463,6 +467,38 @@ async fn run_backend(
             rows.push(row);
         }
     }
+    if ctx.wants("W7") {
+        eprintln!("== {backend}: W7 artifacts, {} MiB", sz.w7_mib);
+        let data = w7::blob(sz.w7_mib);
+        let w7_check = match (
+            w7::check(&servers[0], &data).await,
+            w7::check(&servers[1], &data).await,
+        ) {
+            (Ok(true), Ok(true)) => "ok".to_string(),
+            other => format!("round trip differs: {other:?}"),
+        };
+        for (download, label, target) in [
+            (false, "artifact PUT through the proxy", "≥1.5×"),
+            (true, "artifact GET through the proxy", "≥3×"),
+        ] {
+            let mut row = Row::new(
+                backend,
+                "W7",
+                &format!("{label}, {} MiB", sz.w7_mib),
+                "MiB/s",
+                true,
+                "CPU-s/MiB",
+                target,
+            );
+            row.check = w7_check.clone();
+            let mut rep_no = 0;
+            ab!(ctx, row, servers, |s| {
+                rep_no += 1;
+                w7::run(s, &data, download, rep_no).await
+            });
+            rows.push(row);
+        }
+    }
     // W3 runs last: it overloads stock MLflow, which has been seen to stop answering afterwards.
     if ctx.wants("W3") {
         eprintln!("== {backend}: W3 mixed");
@@ -478,14 +514,11 @@ async fn run_backend(
         ab!(ctx, row, servers, |s| workloads::run_w3(s, &sz).await);
         rows.push(row);
     }
-    for (id, label) in [
-        ("W6", "create 1,000 model versions, search, resolve alias"),
-        ("W7", "100 MiB artifact PUT then GET, peak RSS"),
-    ] {
+    for (id, label) in [("W6", "create 1,000 model versions, search, resolve alias")] {
         let mut row = Row::new(backend, id, label, "", true, "", "");
         row.not_yet = true;
         row.notes
-            .push("not yet: Harvester has no model registry / artifact routes".into());
+            .push("not yet: Harvester has no model registry".into());
         rows.push(row);
     }
     drop(servers);
@@ -495,6 +528,24 @@ async fn run_backend(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(path) = &args.render {
+        let rows = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+            .and_then(|v| {
+                serde_json::from_value::<Vec<Row>>(v["rows"].clone()).map_err(|e| e.to_string())
+            });
+        return match rows {
+            Ok(rows) => {
+                println!("{}", report::markdown(&rows));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     let sizes = if args.quick {
         Sizes {
             secs: 0.5,
@@ -503,6 +554,7 @@ async fn main() -> ExitCode {
             w4_repeats: 1,
             w5_points: 2000,
             w5_repeats: 1,
+            w7_mib: 4,
         }
     } else {
         Sizes {
@@ -512,6 +564,7 @@ async fn main() -> ExitCode {
             w4_repeats: 3,
             w5_points: 100_000,
             w5_repeats: 2,
+            w7_mib: 100,
         }
     };
     let mut ctx = Ctx {

@@ -225,3 +225,45 @@ mod probe {
         }
     }
 }
+
+/// Samples a server tree's RSS every 10 ms until stopped; reports the growth over the starting RSS.
+pub struct PeakRss {
+    base: u64,
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeakRss {
+    pub fn start(srv: &Server) -> PeakRss {
+        use std::sync::atomic::Ordering;
+        let (pid, base) = (srv.pid(), srv.rss_bytes());
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(base));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handle = {
+            let (peak, done) = (peak.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(tree_rss(pid), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        PeakRss {
+            base,
+            peak,
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stop sampling; the peak growth in MiB.
+    pub fn stop(mut self) -> f64 {
+        use std::sync::atomic::Ordering;
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        self.peak.load(Ordering::Relaxed).saturating_sub(self.base) as f64 / (1024.0 * 1024.0)
+    }
+}

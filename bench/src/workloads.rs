@@ -1,13 +1,13 @@
 //! W1–W5: each workload first checks that both servers answer alike (`check_*`), then measures (`run_*`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::load::{self, percentile, Req};
-use crate::procs::{tree_rss, Server};
+use crate::procs::{PeakRss, Server};
 use crate::setup::{self, get, post};
 
 /// Sizes: full run vs `--quick` (every workload once, tiny).
@@ -19,6 +19,7 @@ pub struct Sizes {
     pub w4_repeats: usize,
     pub w5_points: usize,
     pub w5_repeats: usize,
+    pub w7_mib: usize,
 }
 
 /// One measurement on one server.
@@ -307,18 +308,7 @@ pub fn interval_req(run: &str) -> Req {
 /// carries the peak RSS growth of the server tree while answering.
 pub async fn run_w5(srv: &Server, run: &str, bulk: bool, sz: &Sizes) -> Result<Measure, String> {
     let c = load::client();
-    let (pid, base_rss) = (srv.pid(), srv.rss_bytes());
-    let peak = Arc::new(AtomicU64::new(base_rss));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(tree_rss(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
+    let rss = PeakRss::start(srv);
     let cpu0 = srv.cpu_seconds();
     let mut times = Vec::new();
     for _ in 0..sz.w5_repeats {
@@ -332,9 +322,7 @@ pub async fn run_w5(srv: &Server, run: &str, bulk: bool, sz: &Sizes) -> Result<M
         times.push(t.elapsed().as_secs_f64());
     }
     let cpu = srv.cpu_seconds() - cpu0;
-    done.store(true, Ordering::Relaxed);
-    let _ = sampler.join();
-    let growth = peak.load(Ordering::Relaxed).saturating_sub(base_rss) as f64 / (1024.0 * 1024.0);
+    let growth = rss.stop();
     Ok(Measure {
         value: percentile(&times, 50.0),
         p99_ms: percentile(&times, 99.0) * 1e3,

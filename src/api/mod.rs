@@ -1,5 +1,6 @@
 //! HTTP handlers (thin: parse, call `service`, serialise) and the route table for both prefixes.
 
+pub mod artifacts;
 pub mod experiments;
 pub mod extract;
 pub mod health;
@@ -76,6 +77,9 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/runs/outputs").route(web::post().to(r::log_outputs)))
         .service(web::resource("/runs/search").route(web::post().to(r::search_runs)))
         .service(web::resource("/metrics/get-history").route(web::get().to(m::get_metric_history)))
+        .service(
+            web::resource("/artifacts/list").route(web::get().to(artifacts::list_run_artifacts)),
+        )
         .service(
             web::resource("/metrics/get-history-bulk-interval")
                 .route(web::get().to(m::get_history_bulk_interval)),

@@ -26,6 +26,7 @@ macro_rules! active_experiment {
     }};
 }
 
+pub mod artifacts;
 pub mod experiments;
 pub mod metrics;
 pub mod names;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 
 use crate::config::ServerConfig;
 use crate::db::Db;
+use crate::storage::Store;
 
 /// Shared state handed to every handler.
 #[derive(Clone)]
@@ -45,15 +47,18 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<ServerConfig>,
     pub artifact_root: Arc<str>,
+    /// The proxied artifact store; `None` with `--no-serve-artifacts`.
+    pub artifacts: Option<Arc<Store>>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: ServerConfig) -> AppState {
+    pub fn new(db: Db, config: ServerConfig, artifacts: Option<Store>) -> AppState {
         let artifact_root: Arc<str> = config.artifact_root().into();
         AppState {
             db,
             config: Arc::new(config),
             artifact_root,
+            artifacts: artifacts.map(Arc::new),
         }
     }
 }

@@ -191,3 +191,11 @@ request!(GetHistoryBulk {
     #[serde(deserialize_with = "de::opt_i64")]
     max_results: Option<i64>,
 });
+request!(ProxyListReq { path: Option<String> });
+request!(ListArtifactsReq {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    path: Option<String>,
+    page_token: Option<String>,
+});
+request!(RunArtifactReq { run_id: Option<String>, run_uuid: Option<String>, path: Option<String> });

@@ -79,11 +79,14 @@ pub fn fresh_store(b: Backend) -> Option<(String, Guard)> {
 pub struct TestApp<S> {
     svc: S,
     _guard: Guard,
+    /// The proxied artifact store's root (`--artifacts-destination`), fresh per test.
+    pub artifacts: tempfile::TempDir,
 }
 
 /// Start the app on a fresh database of backend `b`; `None` means "skip" (PostgreSQL not configured).
 pub async fn app(
     b: Backend,
+    configure: impl FnOnce(&mut ServerConfig),
 ) -> Option<
     TestApp<
         impl Service<
@@ -96,9 +99,16 @@ pub async fn app(
     let (uri, guard) = fresh_store(b)?;
     let mut cfg = ServerConfig::for_store(&uri);
     cfg.db_pool_size = 4;
+    let artifacts = tempfile::tempdir().expect("tempdir");
+    cfg.artifacts_destination = artifacts.path().join("mlartifacts").display().to_string();
+    configure(&mut cfg);
     let state = harvester::server::build_state(cfg).expect("state");
     let svc = test::init_service(harvester::server::create_app(state)).await;
-    Some(TestApp { svc, _guard: guard })
+    Some(TestApp {
+        svc,
+        _guard: guard,
+        artifacts,
+    })
 }
 
 impl<S, B> TestApp<S>
@@ -194,7 +204,10 @@ macro_rules! backend_tests {
 #[macro_export]
 macro_rules! app {
     ($b:expr) => {
-        match $crate::common::app($b).await {
+        $crate::app!($b, |_| {})
+    };
+    ($b:expr, $configure:expr) => {
+        match $crate::common::app($b, $configure).await {
             Some(t) => t,
             None => return,
         }

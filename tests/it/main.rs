@@ -1,5 +1,6 @@
 //! Integration tests: every test runs on SQLite and on PostgreSQL, each on a fresh database.
 
+mod artifacts;
 mod common;
 mod experiments;
 mod metrics;

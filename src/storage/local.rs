@@ -1,0 +1,230 @@
+//! Local-disk artifact store: files under one root, written atomically (temporary file, fsync, rename)
+//! and never outside the root: paths arrive as [`SafePath`]s, and symlinks met on the way are resolved
+//! and must stay inside the root. All calls block; handlers run them on the blocking pool.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::path::SafePath;
+use super::FileInfo;
+use crate::error::{ApiError, ApiResult};
+
+/// Uploads in progress live here (same filesystem as the root, so the final rename is atomic).
+pub const UPLOADS_DIR: &str = ".harvester-uploads";
+
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+fn io_err(what: &str, e: std::io::Error) -> ApiError {
+    ApiError::internal(format!("{what}: {e}"))
+}
+
+fn escapes(p: &SafePath) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid path: '{}' resolves outside the artifact root",
+        p.as_str()
+    ))
+}
+
+impl LocalStore {
+    /// Create the root if needed and clear uploads an earlier process left unfinished.
+    pub fn open(root: &str) -> Result<LocalStore, String> {
+        fs::create_dir_all(root)
+            .map_err(|e| format!("Cannot create artifact root '{root}': {e}"))?;
+        let root = fs::canonicalize(root).map_err(|e| format!("Artifact root '{root}': {e}"))?;
+        let uploads = root.join(UPLOADS_DIR);
+        let _ = fs::remove_dir_all(&uploads);
+        fs::create_dir_all(&uploads).map_err(|e| format!("{}: {e}", uploads.display()))?;
+        Ok(LocalStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The real location of an existing path, checked to be inside the root; `None` if it does not exist.
+    pub fn existing(&self, p: &SafePath) -> ApiResult<Option<PathBuf>> {
+        match fs::canonicalize(self.root.join(p.as_str())) {
+            Ok(real) if real.starts_with(&self.root) && !self.is_internal(&real) => Ok(Some(real)),
+            Ok(_) => Err(escapes(p)),
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+                // Missing, but its nearest existing ancestor must still be inside the root: a path through
+                // a symlink that leaves the root is refused, not reported as absent.
+                let mut anc = self.root.join(p.as_str());
+                while anc.pop() && anc.starts_with(&self.root) {
+                    if let Ok(real) = fs::canonicalize(&anc) {
+                        if !real.starts_with(&self.root) || self.is_internal(&real) {
+                            return Err(escapes(p));
+                        }
+                        break;
+                    }
+                }
+                Ok(None)
+            }
+            Err(e) => Err(io_err("cannot resolve artifact path", e)),
+        }
+    }
+
+    fn is_internal(&self, real: &Path) -> bool {
+        real.starts_with(self.root.join(UPLOADS_DIR))
+    }
+
+    /// Create the parent directories of `p` one by one, refusing symlinks that leave the root and files in
+    /// the way; returns the final file path.
+    fn prepare_parent(&self, p: &SafePath) -> ApiResult<PathBuf> {
+        let segs: Vec<&str> = p.segments().collect();
+        let (last, dirs) = segs
+            .split_last()
+            .ok_or_else(|| ApiError::invalid("Invalid path: ''"))?;
+        let mut cur = self.root.clone();
+        for seg in dirs {
+            cur.push(seg);
+            match fs::symlink_metadata(&cur) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let real = fs::canonicalize(&cur).map_err(|_| escapes(p))?;
+                    if !real.starts_with(&self.root) || self.is_internal(&real) || !real.is_dir() {
+                        return Err(escapes(p));
+                    }
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(ApiError::invalid(format!(
+                        "Invalid path: '{}': a parent is a file",
+                        p.as_str()
+                    )))
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => match fs::create_dir(&cur) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_err("cannot create artifact directory", e)),
+                },
+                Err(e) => return Err(io_err("cannot inspect artifact directory", e)),
+            }
+        }
+        let target = cur.join(last);
+        if target.is_dir() {
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{}' is a directory",
+                p.as_str()
+            )));
+        }
+        Ok(target)
+    }
+
+    /// Start an upload to a temporary file; [`Upload::finish`] moves it under its name.
+    pub fn begin(&self, p: &SafePath) -> ApiResult<Upload> {
+        let target = self.prepare_parent(p)?;
+        let tmp = self
+            .root
+            .join(UPLOADS_DIR)
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        let file = fs::File::create(&tmp).map_err(|e| io_err("cannot create upload file", e))?;
+        Ok(Upload {
+            file: Some(file),
+            tmp,
+            target,
+            written: 0,
+        })
+    }
+
+    /// List a directory: basenames, sorted; a missing path lists as empty, a file as itself.
+    pub fn list(&self, dir: &SafePath) -> ApiResult<Vec<FileInfo>> {
+        let Some(real) = self.existing(dir)? else {
+            return Ok(Vec::new());
+        };
+        let meta = fs::metadata(&real).map_err(|e| io_err("cannot stat artifact", e))?;
+        if meta.is_file() {
+            return Ok(vec![FileInfo {
+                path: dir.file_name().to_string(),
+                is_dir: false,
+                file_size: Some(meta.len() as i64),
+            }]);
+        }
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&real).map_err(|e| io_err("cannot list artifacts", e))? {
+            let entry = entry.map_err(|e| io_err("cannot list artifacts", e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if dir.is_root() && name == UPLOADS_DIR {
+                continue;
+            }
+            // Follow symlinks only when they stay inside the root.
+            let Ok(target) = fs::canonicalize(entry.path()) else {
+                continue;
+            };
+            if !target.starts_with(&self.root) {
+                continue;
+            }
+            let Ok(m) = fs::metadata(&target) else {
+                continue;
+            };
+            out.push(FileInfo {
+                path: name,
+                is_dir: m.is_dir(),
+                file_size: (!m.is_dir()).then_some(m.len() as i64),
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Remove a file or a directory tree; a missing path is not an error (as in MLflow).
+    pub fn delete(&self, p: &SafePath) -> ApiResult<()> {
+        if p.is_root() {
+            return Err(ApiError::invalid("Refusing to delete the artifact root"));
+        }
+        let Some(real) = self.existing(p)? else {
+            return Ok(());
+        };
+        let res = if real.is_dir() {
+            fs::remove_dir_all(&real)
+        } else {
+            fs::remove_file(&real)
+        };
+        match res {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(io_err("cannot delete artifact", e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An upload in progress: dropped without [`Upload::finish`], it removes its temporary file.
+pub struct Upload {
+    file: Option<fs::File>,
+    tmp: PathBuf,
+    target: PathBuf,
+    written: u64,
+}
+
+impl Upload {
+    pub fn write(&mut self, chunk: &[u8]) -> ApiResult<()> {
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(chunk)
+                .map_err(|e| io_err("cannot write artifact", e))?;
+            self.written += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// fsync, then rename onto the final name; returns the size written.
+    pub fn finish(mut self) -> ApiResult<u64> {
+        if let Some(f) = self.file.take() {
+            f.sync_all()
+                .map_err(|e| io_err("cannot flush artifact", e))?;
+        }
+        if let Err(e) = fs::rename(&self.tmp, &self.target) {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(io_err("cannot store artifact", e));
+        }
+        Ok(self.written)
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
