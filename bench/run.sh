@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark Harvester against stock `mlflow server` 3.17.2, side by side, on SQLite and PostgreSQL.
-#   bench/run.sh            full run (release build; ~40 min on 2 cores); writes bench/results/latest.json
+#   bench/run.sh            full run (release build; ~1 h on 2 cores); writes bench/results/latest.json
 #   bench/run.sh --quick    every workload once at tiny sizes (CI)
 # Other flags go to harvester-bench (see `cargo run --bin harvester-bench -- --help`).
 set -euo pipefail
