@@ -28,6 +28,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
+_SERVER = {}
+
+
+@pytest.fixture
+def server_pid(server_url):
+    """The pid of the Harvester process under test (tests that read its memory skip for external servers)."""
+    if "pid" not in _SERVER:
+        pytest.skip("server started elsewhere")
+    return _SERVER["pid"]
+
+
 @pytest.fixture(scope="session")
 def server_url():
     external = os.environ.get("HARVESTER_COMPAT_URL")
@@ -46,6 +57,7 @@ def server_url():
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    _SERVER["pid"] = proc.pid
     for _ in range(200):
         try:
             if requests.get(url + "/health", timeout=1).text == "OK":

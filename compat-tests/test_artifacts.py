@@ -92,3 +92,45 @@ def test_proxy_wire_details(server_url, experiment_id):
         r = requests.put(f"{base}/{bad}", data=b"x", timeout=30)
         assert r.status_code == 400, bad
         assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE", bad
+
+
+def _rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_one_gib_round_trip_keeps_server_memory_flat(server_url, server_pid, experiment_id):
+    """1 GiB up and down through the proxy: server RSS must grow by less than 64 MiB (streamed both ways)."""
+    import threading
+
+    size, block = 1 << 30, os.urandom(1 << 20)
+    peak = {"rss": _rss_mib(server_pid)}
+    base = peak["rss"]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak["rss"] = max(peak["rss"], _rss_mib(server_pid))
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    url = f"{server_url}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/mem/gib.bin"
+    try:
+        body = (block for _ in range(size >> 20))
+        r = requests.put(url, data=body, headers={"Content-Type": "application/octet-stream"}, timeout=600)
+        assert r.status_code == 200, r.text
+        got = 0
+        with requests.get(url, stream=True, timeout=600) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_content(1 << 20):
+                got += len(chunk)
+        assert got == size
+    finally:
+        stop.set()
+        sampler.join()
+        requests.delete(url, timeout=60)
+    assert peak["rss"] - base < 64, f"server RSS grew {peak['rss'] - base:.1f} MiB (from {base:.1f})"
