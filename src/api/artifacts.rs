@@ -6,29 +6,14 @@ use actix_files::NamedFile;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Serialize;
 
 use super::extract::Query;
 use super::{blocking, empty, json, State};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::artifacts as svc;
 use crate::storage::path::safe_path;
-use crate::storage::FileInfo;
 use crate::types::requests::{ListArtifactsReq, ProxyListReq, RunArtifactReq};
-
-/// `{"files": [...]}`; MLflow omits the empty list, so an empty listing is `{}`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProxyListResponse {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<FileInfo>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ListArtifactsResponse {
-    pub root_uri: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<FileInfo>,
-}
+use crate::types::responses::{ListArtifactsResponse, ProxyListResponse};
 
 enum Msg {
     Chunk(web::Bytes),

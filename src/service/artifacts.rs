@@ -5,7 +5,9 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use super::AppState;
+use crate::db_read;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::service::run_data::RunReader;
 use crate::storage::path::{safe_path, SafePath};
 use crate::storage::{proxied_path, FileInfo, Store};
 use crate::types::requests::{run_id_of, ListArtifactsReq, RunArtifactReq};
@@ -31,28 +33,12 @@ pub fn store(st: &AppState) -> ApiResult<&Store> {
 
 /// Open an existing file of the proxied store: 404 when missing, 400 for a directory.
 pub fn open_proxied(st: &AppState, p: &SafePath) -> ApiResult<(File, PathBuf)> {
-    match store(st)? {
-        Store::Local(l) => {
-            let real = l.existing(p)?.ok_or_else(|| {
-                ApiError::not_found(format!("No such artifact: '{}'", p.as_str()))
-            })?;
-            if real.is_dir() {
-                return Err(ApiError::invalid(format!(
-                    "Invalid path: '{}' is a directory",
-                    p.as_str()
-                )));
-            }
-            let f = File::open(&real)
-                .map_err(|e| ApiError::internal(format!("cannot open artifact: {e}")))?;
-            Ok((f, real))
-        }
-    }
+    store(st)?.open_file(p)
 }
 
-/// A run's artifact root on the proxied store, and its URI.
+/// A run's artifact root on the proxied store, and its URI (only the run row is read).
 fn run_root(st: &AppState, run_id: &str) -> ApiResult<(String, SafePath)> {
-    let run = super::runs::get(st, run_id)?;
-    let uri = run.info.artifact_uri;
+    let uri = db_read!(st.db, |conn| conn.run_row(run_id))?.artifact_uri;
     let root = proxied_path(&uri)?;
     Ok((uri, root))
 }
@@ -62,14 +48,7 @@ pub fn list_run(st: &AppState, req: &ListArtifactsReq) -> ApiResult<(String, Vec
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
     let rel = safe_path(req.path.as_deref().unwrap_or(""), true)?;
     let (uri, root) = run_root(st, run_id)?;
-    let Store::Local(l) = store(st)?;
-    let mut files = l.list(&root.join(&rel))?;
-    // A path naming a file lists as nothing, as MLflow's local repository does.
-    if files.len() == 1 && !files[0].is_dir && !rel.is_root() && files[0].path == rel.file_name() {
-        if l.existing(&root.join(&rel))?.is_some_and(|p| p.is_file()) {
-            files.clear();
-        }
-    }
+    let mut files = store(st)?.list(&root.join(&rel))?;
     for f in &mut files {
         f.path = if rel.is_root() {
             f.path.clone()

@@ -129,19 +129,12 @@ impl LocalStore {
         })
     }
 
-    /// List a directory: basenames, sorted; a missing path lists as empty, a file as itself.
+    /// List a directory: basenames, sorted; a missing path or a file lists as empty (as MLflow's local
+    /// artifact repository does).
     pub fn list(&self, dir: &SafePath) -> ApiResult<Vec<FileInfo>> {
-        let Some(real) = self.existing(dir)? else {
+        let Some(real) = self.existing(dir)?.filter(|r| r.is_dir()) else {
             return Ok(Vec::new());
         };
-        let meta = fs::metadata(&real).map_err(|e| io_err("cannot stat artifact", e))?;
-        if meta.is_file() {
-            return Ok(vec![FileInfo {
-                path: dir.file_name().to_string(),
-                is_dir: false,
-                file_size: Some(meta.len() as i64),
-            }]);
-        }
         let mut out = Vec::new();
         for entry in fs::read_dir(&real).map_err(|e| io_err("cannot list artifacts", e))? {
             let entry = entry.map_err(|e| io_err("cannot list artifacts", e))?;
@@ -167,6 +160,21 @@ impl LocalStore {
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+
+    /// Open an existing file for reading: 404 when missing, 400 for a directory.
+    pub fn open_file(&self, p: &SafePath) -> ApiResult<(fs::File, PathBuf)> {
+        let real = self
+            .existing(p)?
+            .ok_or_else(|| ApiError::not_found(format!("No such artifact: '{}'", p.as_str())))?;
+        if real.is_dir() {
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{}' is a directory",
+                p.as_str()
+            )));
+        }
+        let f = fs::File::open(&real).map_err(|e| io_err("cannot open artifact", e))?;
+        Ok((f, real))
     }
 
     /// Remove a file or a directory tree; a missing path is not an error (as in MLflow).

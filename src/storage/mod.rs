@@ -42,10 +42,17 @@ impl Store {
         }
     }
 
-    /// Basenames under `p`, sorted (a missing path lists as empty).
+    /// Basenames under `p`, sorted (a missing path or a file lists as empty).
     pub fn list(&self, p: &SafePath) -> ApiResult<Vec<FileInfo>> {
         match self {
             Store::Local(l) => l.list(p),
+        }
+    }
+
+    /// Open an existing file: 404 when missing, 400 for a directory.
+    pub fn open_file(&self, p: &SafePath) -> ApiResult<(std::fs::File, std::path::PathBuf)> {
+        match self {
+            Store::Local(l) => l.open_file(p),
         }
     }
 

@@ -51,3 +51,17 @@ pub struct MetricsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
+
+/// `{"files": [...]}`; MLflow omits the empty list, so an empty listing is `{}`.
+#[derive(Serialize, ToSchema)]
+pub struct ProxyListResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::storage::FileInfo>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ListArtifactsResponse {
+    pub root_uri: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::storage::FileInfo>,
+}
