@@ -31,6 +31,7 @@ pub mod experiments;
 pub mod metrics;
 pub mod names;
 pub mod run_data;
+pub mod run_io;
 pub mod run_writes;
 pub mod runs;
 pub mod validation;

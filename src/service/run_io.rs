@@ -1,0 +1,132 @@
+//! Run inputs and outputs: datasets with their tags and logged models (`runs/log-inputs`, `runs/outputs`).
+
+use diesel::prelude::*;
+
+use super::run_data::RunReader;
+use super::run_writes::RunWriter;
+use super::validation as v;
+use super::AppState;
+use crate::db::insert::InsertRows;
+use crate::db::models::{DatasetRow, RunInputRow};
+use crate::db::schema::{datasets, run_inputs};
+use crate::db_write;
+use crate::error::{ApiError, ApiResult};
+use crate::search::Bind;
+use crate::types::requests::*;
+
+pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    v::validate_run_id(run_id)?;
+    let mut inputs = Vec::new();
+    for (i, d) in req.datasets.iter().enumerate() {
+        let ds = d
+            .dataset
+            .as_ref()
+            .ok_or_else(|| ApiError::missing(&format!("datasets[{i}].dataset")))?;
+        for (field, val) in [
+            ("name", &ds.name),
+            ("digest", &ds.digest),
+            ("source_type", &ds.source_type),
+            ("source", &ds.source),
+        ] {
+            required(val, &format!("datasets[{i}].dataset.{field}"))?;
+        }
+        let name = ds.name.clone().unwrap_or_default();
+        let digest = ds.digest.clone().unwrap_or_default();
+        if name.chars().count() > 500 || digest.chars().count() > 36 {
+            return Err(ApiError::invalid(
+                "Dataset name must be at most 500 characters and digest at most 36.",
+            ));
+        }
+        for t in &d.tags {
+            let (k, val) = (t.key.as_str(), t.value.as_str());
+            if k.chars().count() > 255 || val.chars().count() > 500 {
+                return Err(ApiError::invalid(
+                    "Input tag keys must be at most 255 and values at most 500 characters.",
+                ));
+            }
+        }
+        inputs.push((ds.clone(), d.tags.clone()));
+    }
+    let models: Vec<String> = req.models.iter().map(|m| m.model_id.clone()).collect();
+    db_write!(st.db, |conn| {
+        let run = conn.active_run_row(run_id)?;
+        for (ds, dtags) in &inputs {
+            let (name, digest) = (
+                ds.name.clone().unwrap_or_default(),
+                ds.digest.clone().unwrap_or_default(),
+            );
+            let existing: Option<String> = datasets::table
+                .filter(
+                    datasets::experiment_id
+                        .eq(run.experiment_id)
+                        .and(datasets::name.eq(&name))
+                        .and(datasets::digest.eq(&digest)),
+                )
+                .select(datasets::dataset_uuid)
+                .first(conn)
+                .optional()?;
+            let dataset_uuid = match existing {
+                Some(u) => u,
+                None => {
+                    let row = DatasetRow {
+                        dataset_uuid: uuid::Uuid::new_v4().simple().to_string(),
+                        experiment_id: run.experiment_id,
+                        name,
+                        digest,
+                        source_type: ds.source_type.clone().unwrap_or_default(),
+                        source: ds.source.clone().unwrap_or_default(),
+                        schema: ds.schema.clone(),
+                        profile: ds.profile.clone(),
+                    };
+                    diesel::insert_into(datasets::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    row.dataset_uuid
+                }
+            };
+            let link = RunInputRow {
+                run_uuid: run_id.to_string(),
+                dataset_uuid: dataset_uuid.clone(),
+            };
+            diesel::insert_into(run_inputs::table)
+                .values(&link)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            let trows = dtags
+                .iter()
+                .map(|t| {
+                    vec![
+                        Bind::Text(run_id.into()),
+                        Bind::Text(dataset_uuid.clone()),
+                        Bind::Text(t.key.clone()),
+                        Bind::Text(t.value.clone()),
+                    ]
+                })
+                .collect::<Vec<Vec<Bind>>>();
+            let cols = ["run_uuid", "dataset_uuid", "key", "value"];
+            conn.insert_rows("input_tags", &cols, &trows, "ON CONFLICT DO NOTHING")?;
+        }
+        conn.link_models(
+            run_id,
+            "input",
+            models.iter().map(|m| (m.clone(), 0)).collect(),
+        )
+    })
+}
+
+pub fn log_outputs(st: &AppState, req: &LogOutputs) -> ApiResult<()> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
+    if req.models.is_empty() {
+        return Err(ApiError::missing("models"));
+    }
+    let models: Vec<(String, i64)> = req
+        .models
+        .iter()
+        .map(|m| (m.model_id.clone(), m.step))
+        .collect();
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        conn.link_models(run_id, "output", models.clone())
+    })
+}
