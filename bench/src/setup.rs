@@ -15,6 +15,15 @@ pub fn post(path: &str, body: Value) -> Req {
     }
 }
 
+/// A log-batch request with an already serialised body (the metric batches are written as text).
+pub fn log_batch(body: String) -> Req {
+    Req {
+        post: true,
+        path: "/api/2.0/mlflow/runs/log-batch".into(),
+        body: Some(body),
+    }
+}
+
 pub fn get(path_and_query: &str) -> Req {
     Req {
         post: false,

@@ -48,16 +48,7 @@ pub async fn check_history_len(srv: &Server) -> Result<usize, String> {
     let exp = setup::experiment(&c, &srv.url, &unique("check")).await?;
     let run = setup::run(&c, &srv.url, &exp, "check", 0).await?;
     let body = setup::metric_batch(&run, 10, 100, 0);
-    load::send(
-        &c,
-        &srv.url,
-        Req {
-            post: true,
-            path: "/api/2.0/mlflow/runs/log-batch".into(),
-            body: Some(body),
-        },
-    )
-    .await?;
+    load::send(&c, &srv.url, setup::log_batch(body)).await?;
     let v = load::send_json(
         &c,
         &srv.url,
@@ -72,11 +63,8 @@ pub async fn run_w1(srv: &Server, clients: usize, sz: &Sizes) -> Result<Measure,
     let c = load::client();
     let exp = setup::experiment(&c, &srv.url, &unique("w1")).await?;
     let runs = Arc::new(setup::runs(&c, &srv.url, &exp, "w1", clients).await?);
-    let make: load::MakeReq = Arc::new(move |id, seq| Req {
-        post: true,
-        path: "/api/2.0/mlflow/runs/log-batch".into(),
-        body: Some(setup::metric_batch(&runs[id], 10, 100, seq)),
-    });
+    let make: load::MakeReq =
+        Arc::new(move |id, seq| setup::log_batch(setup::metric_batch(&runs[id], 10, 100, seq)));
     let cpu0 = srv.cpu_seconds();
     let st = load::closed_loop(
         &srv.url,
@@ -133,11 +121,8 @@ pub async fn run_w3(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
     let c = load::client();
     let exp = setup::experiment(&c, &srv.url, &unique("w3")).await?;
     let runs = Arc::new(setup::runs(&c, &srv.url, &exp, "w3", 16).await?);
-    let make: load::MakeReq = Arc::new(move |id, seq| Req {
-        post: true,
-        path: "/api/2.0/mlflow/runs/log-batch".into(),
-        body: Some(setup::metric_batch(&runs[id], 2, 10, seq)),
-    });
+    let make: load::MakeReq =
+        Arc::new(move |id, seq| setup::log_batch(setup::metric_batch(&runs[id], 2, 10, seq)));
     let dur = Duration::from_secs_f64(sz.w3_secs);
     let cpu0 = srv.cpu_seconds();
     let base = srv.url.clone();
@@ -282,16 +267,7 @@ pub async fn seed_w5(srv: &Server, points: usize) -> Result<String, String> {
     let run = setup::run(&c, &srv.url, &exp, "history", 0).await?;
     for seq in 0..points.div_ceil(1000) {
         let body = setup::metric_batch(&run, 1, 1000, seq);
-        load::send(
-            &c,
-            &srv.url,
-            Req {
-                post: true,
-                path: "/api/2.0/mlflow/runs/log-batch".into(),
-                body: Some(body),
-            },
-        )
-        .await?;
+        load::send(&c, &srv.url, setup::log_batch(body)).await?;
     }
     Ok(run)
 }
