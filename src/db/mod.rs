@@ -45,7 +45,8 @@ pub enum Writer<'a> {
 
 #[derive(Clone)]
 enum PoolKind {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    /// Readers' pool, and the one writer connection shared by concurrent writes (see [`group_commit`]).
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>, Arc<GroupWriter>),
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
@@ -53,8 +54,6 @@ enum PoolKind {
 #[derive(Clone)]
 pub struct Db {
     pool: PoolKind,
-    /// SQLite only: the one writer connection, shared by concurrent writes (see [`group_commit`]).
-    writer: Option<Arc<GroupWriter>>,
     pub dialect: Dialect,
 }
 
@@ -138,8 +137,7 @@ impl Db {
                 let writer = Arc::new(writer);
                 spawn_checkpointer(pool.clone(), Arc::downgrade(&writer));
                 Ok(Db {
-                    pool: PoolKind::Sqlite(pool),
-                    writer: Some(writer),
+                    pool: PoolKind::Sqlite(pool, writer),
                     dialect: Dialect::Sqlite,
                 })
             }
@@ -159,7 +157,6 @@ impl Db {
                     .map_err(|e| format!("PostgreSQL migrations failed: {e}"))?;
                 Ok(Db {
                     pool: PoolKind::Postgres(pool),
-                    writer: None,
                     dialect: Dialect::Postgres,
                 })
             }
@@ -169,19 +166,16 @@ impl Db {
     /// A connection for reading.
     pub fn read(&self) -> ApiResult<Conn> {
         Ok(match &self.pool {
-            PoolKind::Sqlite(p) => Conn::Sqlite(p.get()?),
+            PoolKind::Sqlite(p, _) => Conn::Sqlite(p.get()?),
             PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
         })
     }
 
     /// Where a write goes; [`db_write!`] wraps it in a transaction.
     pub fn writer(&self) -> ApiResult<Writer<'_>> {
-        Ok(match (&self.pool, &self.writer) {
-            (PoolKind::Sqlite(_), Some(w)) => Writer::Sqlite(w),
-            (PoolKind::Sqlite(_), None) => {
-                return Err(crate::error::ApiError::internal("SQLite writer missing"))
-            }
-            (PoolKind::Postgres(p), _) => Writer::Postgres(p.get()?),
+        Ok(match &self.pool {
+            PoolKind::Sqlite(_, w) => Writer::Sqlite(w),
+            PoolKind::Postgres(p) => Writer::Postgres(p.get()?),
         })
     }
 
