@@ -270,15 +270,6 @@ macro_rules! load_dynamic {
     }};
 }
 
-/// Execute a [`crate::search::SqlBuf`] built at run time; returns the affected row count.
-#[macro_export]
-macro_rules! execute_dynamic {
-    ($conn:expr, $buf:expr) => {{
-        let q = $crate::bind_dynamic!($buf);
-        diesel::RunQueryDsl::execute(q, $conn)
-    }};
-}
-
 #[doc(hidden)]
 #[macro_export]
 macro_rules! bind_dynamic {
