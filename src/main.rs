@@ -28,21 +28,23 @@ fn main() -> std::process::ExitCode {
         }
         Command::Server(config) => {
             init_logging();
-            let state = match harvester::server::build_state(config) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!("cannot start: {e}");
-                    eprintln!("harvester: {e}");
-                    return std::process::ExitCode::from(2);
+            actix_web::rt::System::new().block_on(async {
+                let state = match harvester::server::build_state(config).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!("cannot start: {e}");
+                        eprintln!("harvester: {e}");
+                        return std::process::ExitCode::from(2);
+                    }
+                };
+                match harvester::server::run(state).await {
+                    Ok(()) => std::process::ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("harvester: {e}");
+                        std::process::ExitCode::from(1)
+                    }
                 }
-            };
-            match actix_web::rt::System::new().block_on(harvester::server::run(state)) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("harvester: {e}");
-                    std::process::ExitCode::from(1)
-                }
-            }
+            })
         }
     }
 }

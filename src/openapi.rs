@@ -19,7 +19,8 @@ use crate::api;
         api::runs::log_inputs, api::runs::log_outputs, api::runs::search_runs,
         api::metrics::get_metric_history, api::metrics::get_history_bulk_interval, api::metrics::get_history_bulk,
         api::artifacts::upload, api::artifacts::download, api::artifacts::list, api::artifacts::delete,
-        api::artifacts::list_run_artifacts,
+        api::artifacts::list_run_artifacts, api::artifacts::mpu_create, api::artifacts::mpu_complete,
+        api::artifacts::mpu_abort, api::artifacts::presigned,
     ),
     tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"))
 )]

@@ -11,11 +11,11 @@ use crate::service::AppState;
 use crate::storage::Store;
 
 /// Open the database and build the shared state (migrations run here).
-pub fn build_state(config: ServerConfig) -> Result<AppState, String> {
+pub async fn build_state(config: ServerConfig) -> Result<AppState, String> {
     config.validate()?;
     let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
     let artifacts = if config.serves_artifacts() {
-        Some(Store::open(&config.artifacts_destination)?)
+        Some(Store::open(&config.artifacts_destination).await?)
     } else {
         None
     };

@@ -1,61 +1,40 @@
-//! Artifact handlers: the mlflow-artifacts proxy (`/mlflow-artifacts/artifacts/<path>`, listing, multipart),
+//! Artifact handlers: the mlflow-artifacts proxy (`/mlflow-artifacts/artifacts/<path>`, listing, multipart, presigned),
 //! the tracking `artifacts/list` and `/get-artifact`. Bodies stream both ways; paths are checked by
 //! [`crate::storage::path::safe_path`] before anything touches the store.
 
 use actix_files::NamedFile;
+use actix_web::body::SizedStream;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use super::extract::Query;
+use super::extract::{Body, Query};
 use super::{blocking, empty, json, State};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::artifacts as svc;
-use crate::storage::path::safe_path;
-use crate::types::requests::{ListArtifactsReq, ProxyListReq, RunArtifactReq};
-use crate::types::responses::{ListArtifactsResponse, ProxyListResponse};
-
-enum Msg {
-    Chunk(web::Bytes),
-    End,
-}
+use crate::service::AppState;
+use crate::storage::path::{safe_path, SafePath};
+use crate::storage::Object;
+use crate::types::requests::{
+    run_id_of, ListArtifactsReq, MpuAbortReq, MpuCompleteReq, MpuCreateReq, ProxyListReq,
+    RunArtifactReq,
+};
+use crate::types::responses::{
+    ListArtifactsResponse, MpuCreateResponse, PresignedResponse, ProxyListResponse,
+};
 
 #[utoipa::path(put, path = "/api/2.0/mlflow-artifacts/artifacts/{path}", tag = "artifacts",
     params(("path" = String, Path, description = "artifact path")), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 503, description = "artifact serving disabled")))]
+    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn upload(
     st: State,
     path: web::Path<String>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    svc::serving(&st)?;
     let p = safe_path(&path, false)?;
-    // The body goes to a blocking writer through a small channel: memory stays bounded (8 chunks), and
-    // the file only gets its name after an explicit end, so a dropped or failed upload leaves nothing.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(8);
-    let writer = blocking(st, move |s| {
-        let mut up = svc::store(s)?.begin(&p)?;
-        while let Some(msg) = rx.blocking_recv() {
-            match msg {
-                Msg::Chunk(c) => up.write(&c)?,
-                Msg::End => return up.finish().map(|_| ()),
-            }
-        }
-        Err(ApiError::invalid("Upload interrupted"))
-    });
-    let feed = async move {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| ApiError::invalid(format!("Upload interrupted: {e}")))?;
-            if tx.send(Msg::Chunk(chunk)).await.is_err() {
-                return Ok(()); // the writer failed; its error is the answer
-            }
-        }
-        let _ = tx.send(Msg::End).await;
-        Ok::<(), ApiError>(())
-    };
-    let (written, fed) = tokio::join!(writer, feed);
-    fed?;
-    written?;
+    let body =
+        payload.map(|c| c.map_err(|e| ApiError::invalid(format!("Upload interrupted: {e}"))));
+    svc::store(&st)?.put(&p, body).await?;
     empty()
 }
 
@@ -67,31 +46,54 @@ pub async fn download(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    svc::serving(&st)?;
     let p = safe_path(&path, false)?;
-    let (file, real) = blocking(st, move |s| svc::open_proxied(s, &p)).await?;
-    send_file(&req, file, &real)
+    send(&st, &req, &p).await
 }
 
-/// Stream a file with MLflow's headers: guessed type, attachment, nosniff; ranges are honoured.
-pub fn send_file(
-    req: &HttpRequest,
-    file: std::fs::File,
-    real: &std::path::Path,
-) -> ApiResult<HttpResponse> {
-    let name = real
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let named = NamedFile::from_file(file, real)
-        .map_err(|e| ApiError::internal(format!("cannot open artifact: {e}")))?
-        .use_etag(true)
-        .use_last_modified(true)
-        .set_content_disposition(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(name)],
-        });
-    let mut resp = named.into_response(req);
+/// Stream an artifact with MLflow's headers: type guessed from the name, attachment, nosniff; ranges
+/// are honoured (by actix-files for local files, by S3 for objects).
+async fn send(st: &AppState, req: &HttpRequest, p: &SafePath) -> ApiResult<HttpResponse> {
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::Filename(p.file_name().to_string())],
+    };
+    let mut resp = match svc::store(st)?.get(p, range).await? {
+        Object::File(file, real) => NamedFile::from_file(file, real)
+            .map_err(|e| ApiError::internal(format!("cannot open artifact: {e}")))?
+            .use_etag(true)
+            .use_last_modified(true)
+            .set_content_disposition(disposition)
+            .into_response(req),
+        Object::Remote(obj) => {
+            let ext = p.file_name().rsplit_once('.').map_or("", |(_, e)| e);
+            let mut b = match &obj.content_range {
+                Some(cr) => {
+                    let mut b = HttpResponse::PartialContent();
+                    b.insert_header((header::CONTENT_RANGE, cr.as_str()));
+                    b
+                }
+                None => HttpResponse::Ok(),
+            };
+            b.content_type(actix_files::file_extension_to_mime(ext))
+                .insert_header(disposition)
+                .insert_header((header::ACCEPT_RANGES, "bytes"));
+            if let Some(etag) = &obj.etag {
+                b.insert_header((header::ETAG, etag.as_str()));
+            }
+            if let Some(lm) = &obj.last_modified {
+                b.insert_header((header::LAST_MODIFIED, lm.as_str()));
+            }
+            match obj.length {
+                Some(len) => b.body(SizedStream::new(len as u64, obj.body)),
+                None => b.streaming(obj.body),
+            }
+        }
+    };
     resp.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
@@ -102,9 +104,8 @@ pub fn send_file(
 #[utoipa::path(get, path = "/api/2.0/mlflow-artifacts/artifacts", tag = "artifacts", params(ProxyListReq),
     responses((status = 200, body = ProxyListResponse), (status = 400, body = ErrorBody)))]
 pub async fn list(st: State, Query(req): Query<ProxyListReq>) -> ApiResult<HttpResponse> {
-    svc::serving(&st)?;
     let p = safe_path(req.path.as_deref().unwrap_or(""), true)?;
-    let files = blocking(st, move |s| svc::store(s)?.list(&p)).await?;
+    let files = svc::store(&st)?.list(&p).await?;
     json(&ProxyListResponse { files })
 }
 
@@ -112,20 +113,51 @@ pub async fn list(st: State, Query(req): Query<ProxyListReq>) -> ApiResult<HttpR
     params(("path" = String, Path, description = "artifact path")),
     responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody)))]
 pub async fn delete(st: State, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    svc::serving(&st)?;
     let p = safe_path(&path, false)?;
-    blocking(st, move |s| svc::store(s)?.delete(&p)).await?;
+    svc::store(&st)?.delete(&p).await?;
     empty()
 }
 
-/// `mpu/create|complete|abort`: local storage has no multipart uploads (the client falls back to PUT).
-pub async fn multipart(st: State, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    svc::serving(&st)?;
-    safe_path(&path, false)?;
-    Err(ApiError::new(
-        crate::error::ErrorCode::NOT_IMPLEMENTED,
-        "Multipart upload is not supported for the current artifact repository",
-    ))
+#[utoipa::path(post, path = "/api/2.0/mlflow-artifacts/mpu/create/{path}", tag = "artifacts",
+    params(("path" = String, Path, description = "directory of the artifact")), request_body = MpuCreateReq,
+    responses((status = 200, body = MpuCreateResponse), (status = 400, body = ErrorBody), (status = 501, body = ErrorBody)))]
+pub async fn mpu_create(
+    st: State,
+    path: web::Path<String>,
+    Body(req): Body<MpuCreateReq>,
+) -> ApiResult<HttpResponse> {
+    json(&svc::mpu_create(&st, &path, req).await?)
+}
+
+#[utoipa::path(post, path = "/api/2.0/mlflow-artifacts/mpu/complete/{path}", tag = "artifacts",
+    params(("path" = String, Path, description = "directory of the artifact")), request_body = MpuCompleteReq,
+    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 501, body = ErrorBody)))]
+pub async fn mpu_complete(
+    st: State,
+    path: web::Path<String>,
+    Body(req): Body<MpuCompleteReq>,
+) -> ApiResult<HttpResponse> {
+    svc::mpu_complete(&st, &path, req).await?;
+    empty()
+}
+
+#[utoipa::path(post, path = "/api/2.0/mlflow-artifacts/mpu/abort/{path}", tag = "artifacts",
+    params(("path" = String, Path, description = "directory of the artifact")), request_body = MpuAbortReq,
+    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 501, body = ErrorBody)))]
+pub async fn mpu_abort(
+    st: State,
+    path: web::Path<String>,
+    Body(req): Body<MpuAbortReq>,
+) -> ApiResult<HttpResponse> {
+    svc::mpu_abort(&st, &path, req).await?;
+    empty()
+}
+
+#[utoipa::path(get, path = "/api/2.0/mlflow-artifacts/presigned/{path}", tag = "artifacts",
+    params(("path" = String, Path, description = "artifact path")),
+    responses((status = 200, body = PresignedResponse), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody)))]
+pub async fn presigned(st: State, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    json(&svc::presigned_download(&st, &path).await?)
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/artifacts/list", tag = "artifacts", params(ListArtifactsReq),
@@ -134,7 +166,10 @@ pub async fn list_run_artifacts(
     st: State,
     Query(req): Query<ListArtifactsReq>,
 ) -> ApiResult<HttpResponse> {
-    let (root_uri, files) = blocking(st, move |s| svc::list_run(s, &req)).await?;
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let rel = safe_path(req.path.as_deref().unwrap_or(""), true)?;
+    let (root_uri, root) = blocking(st.clone(), move |s| svc::run_root(s, &run_id)).await?;
+    let files = svc::list_under(&st, &root, &rel).await?;
     json(&ListArtifactsResponse { root_uri, files })
 }
 
@@ -144,8 +179,10 @@ pub async fn get_run_artifact(
     req: HttpRequest,
     Query(q): Query<RunArtifactReq>,
 ) -> ApiResult<HttpResponse> {
-    let (file, real) = blocking(st, move |s| svc::open_run_file(s, &q)).await?;
-    send_file(&req, file, &real)
+    let run_id = run_id_of(&q.run_id, &q.run_uuid)?.to_string();
+    let rel = safe_path(q.path.as_deref().unwrap_or(""), false)?;
+    let (_, root) = blocking(st.clone(), move |s| svc::run_root(s, &run_id)).await?;
+    send(&st, &req, &root.join(&rel)).await
 }
 
 /// The mlflow-artifacts routes, mounted under `/api/2.0/mlflow-artifacts` and `/ajax-api/2.0/mlflow-artifacts`.
@@ -157,7 +194,8 @@ pub fn proxy_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(download))
                 .route(web::delete().to(delete)),
         )
-        .service(web::resource("/mpu/create/{path:.*}").route(web::post().to(multipart)))
-        .service(web::resource("/mpu/complete/{path:.*}").route(web::post().to(multipart)))
-        .service(web::resource("/mpu/abort/{path:.*}").route(web::post().to(multipart)));
+        .service(web::resource("/mpu/create/{path:.*}").route(web::post().to(mpu_create)))
+        .service(web::resource("/mpu/complete/{path:.*}").route(web::post().to(mpu_complete)))
+        .service(web::resource("/mpu/abort/{path:.*}").route(web::post().to(mpu_abort)))
+        .service(web::resource("/presigned/{path:.*}").route(web::get().to(presigned)));
 }

@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 
-use super::json;
+use super::{json, State};
 use crate::error::ApiResult;
 
 /// The MLflow version Harvester speaks; the client parses `/version` to pick its tracing path.
@@ -26,14 +26,23 @@ pub async fn version() -> HttpResponse {
 pub struct ServerInfo {
     pub store_type: String,
     pub workspaces_enabled: bool,
+    pub trace_archival_enabled: bool,
+    /// Clients upload files of 500 MB and more in parts straight to the object store (S3 only).
+    pub multipart_uploads_enabled: bool,
+    /// Clients download from presigned object-store URLs (S3 only).
+    pub multipart_downloads_enabled: bool,
     pub harvester_version: String,
 }
 
 #[utoipa::path(get, path = "/api/3.0/mlflow/server-info", tag = "server", responses((status = 200, body = ServerInfo)))]
-pub async fn server_info() -> ApiResult<HttpResponse> {
+pub async fn server_info(st: State) -> ApiResult<HttpResponse> {
+    let direct = crate::service::artifacts::direct_transfers(&st);
     json(&ServerInfo {
         store_type: "SqlStore".into(),
         workspaces_enabled: false,
+        trace_archival_enabled: false,
+        multipart_uploads_enabled: direct,
+        multipart_downloads_enabled: direct,
         harvester_version: env!("CARGO_PKG_VERSION").into(),
     })
 }

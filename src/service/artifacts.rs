@@ -1,68 +1,157 @@
-//! Artifact rules: whether the proxy serves, which store it uses, and resolving a run's artifact URI
-//! onto that store for the tracking `artifacts/list` and `/get-artifact` routes.
+//! Artifact rules: whether the proxy serves, which store it uses, direct (multipart and presigned)
+//! transfers, and resolving a run's artifact URI onto the store for `artifacts/list` and `/get-artifact`.
 
-use std::fs::File;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::AppState;
 use crate::db_read;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::run_data::RunReader;
 use crate::storage::path::{safe_path, SafePath};
+use crate::storage::s3::{Presigned, S3Store};
 use crate::storage::{proxied_path, FileInfo, Store};
-use crate::types::requests::{run_id_of, ListArtifactsReq, RunArtifactReq};
+use crate::types::requests::{MpuAbortReq, MpuCompleteReq, MpuCreateReq};
+use crate::types::responses::{MpuCreateResponse, MpuCredential, PresignedResponse};
 
 /// The proxy answers only with `--serve-artifacts` (the default). MLflow sends a plain-text 503 here;
 /// Harvester answers 404 `ENDPOINT_NOT_FOUND` so that clients do not retry a deterministic refusal.
-pub fn serving(st: &AppState) -> ApiResult<()> {
-    if st.artifacts.is_some() {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::ENDPOINT_NOT_FOUND,
-        "Artifact serving is disabled: this server runs with --no-serve-artifacts",
-    ))
-}
-
 pub fn store(st: &AppState) -> ApiResult<&Store> {
-    serving(st)?;
-    st.artifacts
+    st.artifacts.as_deref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ENDPOINT_NOT_FOUND,
+            "Artifact serving is disabled: this server runs with --no-serve-artifacts",
+        )
+    })
+}
+
+/// Whether clients may upload in parts and download from presigned URLs (server-info).
+pub fn direct_transfers(st: &AppState) -> bool {
+    st.artifacts.as_deref().and_then(Store::as_s3).is_some()
+}
+
+fn s3_store<'a>(st: &'a AppState, what: &str) -> ApiResult<&'a S3Store> {
+    store(st)?.as_s3().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NOT_IMPLEMENTED,
+            format!("{what} is not supported for the current artifact repository"),
+        )
+    })
+}
+
+/// The object a multipart request names: the directory in the URL plus the base name of the client's
+/// local file (`path` in the body), as MLflow's S3 repository builds it.
+fn mpu_target(dir: &str, local_file: &Option<String>) -> ApiResult<SafePath> {
+    let dir = safe_path(dir, true)?;
+    let local = local_file
         .as_deref()
-        .ok_or_else(|| ApiError::internal("no artifact store"))
+        .ok_or_else(|| ApiError::missing("path"))?;
+    let base = local.rsplit(['/', '\\']).next().unwrap_or("");
+    Ok(dir.join(&safe_path(base, false)?))
 }
 
-/// Open an existing file of the proxied store: 404 when missing, 400 for a directory.
-pub fn open_proxied(st: &AppState, p: &SafePath) -> ApiResult<(File, PathBuf)> {
-    store(st)?.open_file(p)
+fn header_map(h: Vec<(String, String)>) -> BTreeMap<String, String> {
+    h.into_iter().collect()
 }
 
-/// A run's artifact root on the proxied store, and its URI (only the run row is read).
-fn run_root(st: &AppState, run_id: &str) -> ApiResult<(String, SafePath)> {
+/// `mpu/create`: an upload id and one presigned part URL per part.
+pub async fn mpu_create(
+    st: &AppState,
+    dir: &str,
+    req: MpuCreateReq,
+) -> ApiResult<MpuCreateResponse> {
+    let s3 = s3_store(st, "Multipart upload")?;
+    let target = mpu_target(dir, &req.path)?;
+    let n = req.num_parts.unwrap_or(1);
+    let n = i32::try_from(n).map_err(|_| ApiError::invalid(format!("Invalid num_parts: {n}")))?;
+    let (upload_id, urls) = s3.mpu_create(&target, n).await?;
+    let credentials = urls
+        .into_iter()
+        .zip(1..)
+        .map(|(Presigned { url, headers }, part_number)| MpuCredential {
+            url,
+            part_number,
+            headers: header_map(headers),
+        })
+        .collect();
+    Ok(MpuCreateResponse {
+        upload_id,
+        credentials,
+    })
+}
+
+pub async fn mpu_complete(st: &AppState, dir: &str, req: MpuCompleteReq) -> ApiResult<()> {
+    let s3 = s3_store(st, "Multipart upload")?;
+    let target = mpu_target(dir, &req.path)?;
+    let upload_id = req
+        .upload_id
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::missing("upload_id"))?;
+    if req.parts.is_empty() {
+        return Err(ApiError::missing("parts"));
+    }
+    let parts = req
+        .parts
+        .into_iter()
+        .map(
+            |p| match (p.part_number.and_then(|n| i32::try_from(n).ok()), p.etag) {
+                (Some(n), Some(etag)) => Ok((n, etag)),
+                _ => Err(ApiError::invalid(
+                    "Every part needs a part_number and an etag",
+                )),
+            },
+        )
+        .collect::<ApiResult<Vec<_>>>()?;
+    s3.mpu_complete(&target, &upload_id, parts).await
+}
+
+pub async fn mpu_abort(st: &AppState, dir: &str, req: MpuAbortReq) -> ApiResult<()> {
+    let s3 = s3_store(st, "Multipart upload")?;
+    let target = mpu_target(dir, &req.path)?;
+    let upload_id = req
+        .upload_id
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::missing("upload_id"))?;
+    s3.mpu_abort(&target, &upload_id).await
+}
+
+/// `presigned/<path>`: a direct download URL, valid for `MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS`
+/// (300 s by default, as in MLflow).
+pub async fn presigned_download(st: &AppState, path: &str) -> ApiResult<PresignedResponse> {
+    let s3 = s3_store(st, "Multipart download")?;
+    let p = safe_path(path, false)?;
+    let ttl = std::env::var("MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let (Presigned { url, headers }, file_size) =
+        s3.presign_get(&p, Duration::from_secs(ttl)).await?;
+    Ok(PresignedResponse {
+        url,
+        headers: header_map(headers),
+        file_size,
+    })
+}
+
+/// A run's artifact root on the proxied store, and its URI (only the run row is read; blocking).
+pub fn run_root(st: &AppState, run_id: &str) -> ApiResult<(String, SafePath)> {
+    store(st)?;
     let uri = db_read!(st.db, |conn| conn.run_row(run_id))?.artifact_uri;
     let root = proxied_path(&uri)?;
     Ok((uri, root))
 }
 
-/// `artifacts/list`: entries under `path` of the run's artifacts, with paths relative to the run root.
-pub fn list_run(st: &AppState, req: &ListArtifactsReq) -> ApiResult<(String, Vec<FileInfo>)> {
-    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
-    let rel = safe_path(req.path.as_deref().unwrap_or(""), true)?;
-    let (uri, root) = run_root(st, run_id)?;
-    let mut files = store(st)?.list(&root.join(&rel))?;
-    for f in &mut files {
-        f.path = if rel.is_root() {
-            f.path.clone()
-        } else {
-            format!("{}/{}", rel.as_str(), f.path)
-        };
+/// `artifacts/list`: entries under `rel` of a run root, with paths relative to the run root.
+pub async fn list_under(
+    st: &AppState,
+    root: &SafePath,
+    rel: &SafePath,
+) -> ApiResult<Vec<FileInfo>> {
+    let mut files = store(st)?.list(&root.join(rel)).await?;
+    if !rel.is_root() {
+        for f in &mut files {
+            f.path = format!("{}/{}", rel.as_str(), f.path);
+        }
     }
-    Ok((uri, files))
-}
-
-/// `/get-artifact`: one file of a run's artifacts.
-pub fn open_run_file(st: &AppState, q: &RunArtifactReq) -> ApiResult<(File, PathBuf)> {
-    let run_id = run_id_of(&q.run_id, &q.run_uuid)?;
-    let rel = safe_path(q.path.as_deref().unwrap_or(""), false)?;
-    let (_, root) = run_root(st, run_id)?;
-    open_proxied(st, &root.join(&rel))
+    Ok(files)
 }

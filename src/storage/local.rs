@@ -6,6 +6,9 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
 use super::path::SafePath;
 use super::FileInfo;
 use crate::error::{ApiError, ApiResult};
@@ -13,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 /// Uploads in progress live here (same filesystem as the root, so the final rename is atomic).
 pub const UPLOADS_DIR: &str = ".harvester-uploads";
 
+#[derive(Clone)]
 pub struct LocalStore {
     root: PathBuf,
 }
@@ -127,6 +131,43 @@ impl LocalStore {
             target,
             written: 0,
         })
+    }
+
+    /// Store a streamed body under `p`. The body goes to a blocking writer through a small channel, so
+    /// memory stays bounded (8 chunks), and the file only gets its name after the body ended, so a
+    /// dropped or failed upload leaves nothing.
+    pub async fn put<S>(&self, p: &SafePath, mut body: S) -> ApiResult<u64>
+    where
+        S: Stream<Item = ApiResult<Bytes>> + Unpin,
+    {
+        enum Msg {
+            Chunk(Bytes),
+            End,
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(8);
+        let (store, p) = (self.clone(), p.clone());
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut up = store.begin(&p)?;
+            while let Some(msg) = rx.blocking_recv() {
+                match msg {
+                    Msg::Chunk(c) => up.write(&c)?,
+                    Msg::End => return up.finish(),
+                }
+            }
+            Err(ApiError::invalid("Upload interrupted"))
+        });
+        let feed = async move {
+            while let Some(chunk) = body.next().await {
+                if tx.send(Msg::Chunk(chunk?)).await.is_err() {
+                    return Ok(()); // the writer failed; its error is the answer
+                }
+            }
+            let _ = tx.send(Msg::End).await;
+            Ok::<(), ApiError>(())
+        };
+        let (written, fed) = tokio::join!(writer, feed);
+        fed?;
+        written.map_err(|e| ApiError::internal(format!("upload worker failed: {e}")))?
     }
 
     /// List a directory: basenames, sorted; a missing path or a file lists as empty (as MLflow's local

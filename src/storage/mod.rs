@@ -1,14 +1,18 @@
 //! Artifact storage behind one interface: the store that `--artifacts-destination` names (local disk,
-//! the embedded default; S3 is the production backend), plus resolving run artifact URIs onto it.
+//! the embedded default, or S3, the production backend), plus resolving run artifact URIs onto it.
 
 pub mod local;
 pub mod path;
+pub mod s3;
 
+use bytes::Bytes;
+use futures_util::Stream;
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use local::LocalStore;
 use path::{safe_path, SafePath};
+use s3::S3Store;
 
 /// One listing entry, as MLflow's `FileInfo`.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -22,50 +26,105 @@ pub struct FileInfo {
 /// The proxied artifact store (`--artifacts-destination`).
 pub enum Store {
     Local(LocalStore),
+    S3(S3Store),
+}
+
+/// An artifact opened for download.
+pub enum Object {
+    /// A local file (served with ranges, ETag and Last-Modified by `actix-files`).
+    File(std::fs::File, std::path::PathBuf),
+    /// An object streamed from S3; ranges are answered by S3 itself.
+    Remote(s3::Remote),
+}
+
+/// Run a blocking local-disk call on the blocking pool.
+async fn on_disk<T, F>(l: &LocalStore, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&LocalStore) -> ApiResult<T> + Send + 'static,
+{
+    let l = l.clone();
+    tokio::task::spawn_blocking(move || f(&l))
+        .await
+        .map_err(|e| ApiError::internal(format!("storage worker failed: {e}")))?
 }
 
 impl Store {
-    /// Open the store for `--artifacts-destination` (a local path or `file://` URI).
-    pub fn open(destination: &str) -> Result<Store, String> {
+    /// Open the store for `--artifacts-destination`: a local path, a `file://` URI or `s3://bucket/prefix`.
+    pub async fn open(destination: &str) -> Result<Store, String> {
+        if destination.starts_with("s3://") {
+            let s = S3Store::open(destination).await?;
+            if let Err(e) = s.check().await {
+                tracing::warn!("artifact bucket not reachable yet: {e}");
+            }
+            return Ok(Store::S3(s));
+        }
         match local_path(destination) {
             Some(p) => Ok(Store::Local(LocalStore::open(&p)?)),
             None => Err(format!(
-                "Unsupported --artifacts-destination '{destination}': expected a local path"
+                "Unsupported --artifacts-destination '{destination}': expected a local path or s3://bucket/prefix"
             )),
         }
     }
 
-    /// Start an upload; it takes the name `p` only when finished.
-    pub fn begin(&self, p: &SafePath) -> ApiResult<local::Upload> {
+    /// Store a streamed body under `p`, atomically (see each backend).
+    pub async fn put<S>(&self, p: &SafePath, body: S) -> ApiResult<u64>
+    where
+        S: Stream<Item = ApiResult<Bytes>> + Unpin,
+    {
         match self {
-            Store::Local(l) => l.begin(p),
+            Store::Local(l) => l.put(p, body).await,
+            Store::S3(s) => s.put(p, body).await,
         }
     }
 
-    /// Basenames under `p`, sorted (a missing path or a file lists as empty).
-    pub fn list(&self, p: &SafePath) -> ApiResult<Vec<FileInfo>> {
+    /// Entries directly under `p`, sorted (a missing path or a file lists as empty).
+    pub async fn list(&self, p: &SafePath) -> ApiResult<Vec<FileInfo>> {
         match self {
-            Store::Local(l) => l.list(p),
+            Store::Local(l) => {
+                let p = p.clone();
+                on_disk(l, move |l| l.list(&p)).await
+            }
+            Store::S3(s) => s.list(p).await,
         }
     }
 
-    /// Open an existing file: 404 when missing, 400 for a directory.
-    pub fn open_file(&self, p: &SafePath) -> ApiResult<(std::fs::File, std::path::PathBuf)> {
+    /// Open an existing file: 404 when missing (400 for a local directory). `range` is the request's
+    /// `Range` header, used by S3 (actix-files reads it itself for local files).
+    pub async fn get(&self, p: &SafePath, range: Option<String>) -> ApiResult<Object> {
         match self {
-            Store::Local(l) => l.open_file(p),
+            Store::Local(l) => {
+                let p = p.clone();
+                let (f, real) = on_disk(l, move |l| l.open_file(&p)).await?;
+                Ok(Object::File(f, real))
+            }
+            Store::S3(s) => Ok(Object::Remote(s.get(p, range).await?)),
         }
     }
 
     /// Remove a file or a tree; missing is fine.
-    pub fn delete(&self, p: &SafePath) -> ApiResult<()> {
+    pub async fn delete(&self, p: &SafePath) -> ApiResult<()> {
         match self {
-            Store::Local(l) => l.delete(p),
+            Store::Local(l) => {
+                let p = p.clone();
+                on_disk(l, move |l| l.delete(&p)).await
+            }
+            Store::S3(s) => s.delete(p).await,
+        }
+    }
+
+    /// The S3 store, which also supports multipart uploads and presigned downloads (local disk does not).
+    pub fn as_s3(&self) -> Option<&S3Store> {
+        match self {
+            Store::S3(s) => Some(s),
+            Store::Local(_) => None,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
             Store::Local(l) => l.root().display().to_string(),
+            Store::S3(s) => s.describe(),
         }
     }
 }

@@ -198,4 +198,19 @@ request!(ListArtifactsReq {
     path: Option<String>,
     page_token: Option<String>,
 });
+request!(MpuCreateReq {
+    path: Option<String>,
+    #[serde(deserialize_with = "de::opt_i64")]
+    num_parts: Option<i64>,
+});
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct MpuPartIn {
+    #[serde(deserialize_with = "de::opt_i64")]
+    pub part_number: Option<i64>,
+    pub etag: Option<String>,
+    pub url: Option<String>,
+}
+request!(MpuCompleteReq { path: Option<String>, upload_id: Option<String>, parts: Vec<MpuPartIn> });
+request!(MpuAbortReq { path: Option<String>, upload_id: Option<String> });
 request!(RunArtifactReq { run_id: Option<String>, run_uuid: Option<String>, path: Option<String> });

@@ -59,6 +59,29 @@ pub struct ProxyListResponse {
     pub files: Vec<crate::storage::FileInfo>,
 }
 
+/// A presigned request the client sends to the object store itself.
+#[derive(Serialize, ToSchema)]
+pub struct MpuCredential {
+    pub url: String,
+    pub part_number: i64,
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MpuCreateResponse {
+    pub upload_id: String,
+    pub credentials: Vec<MpuCredential>,
+}
+
+/// `presigned/<path>`: where to download the object directly, and its size.
+#[derive(Serialize, ToSchema)]
+pub struct PresignedResponse {
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ListArtifactsResponse {
     pub root_uri: String,

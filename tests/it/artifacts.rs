@@ -1,11 +1,11 @@
-//! The artifact proxy on local disk: round trips, listings, run artifact routes, errors, and a traversal
-//! suite that proves nothing is written outside the root.
+//! The artifact proxy on local disk and on S3: round trips, listings, run artifact routes, errors, and a
+//! traversal suite that proves nothing is written outside the root.
 
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use crate::common::{assert_err, Backend};
-use crate::{app, backend_tests};
+use crate::common::{assert_err, files_under, Arts, Backend};
+use crate::{app_on, artifact_tests};
 
 const PROXY: &str = "/api/2.0/mlflow-artifacts/artifacts";
 
@@ -16,26 +16,8 @@ fn put(path: &str, body: &'static [u8]) -> TestRequest {
         .set_payload(body)
 }
 
-/// Every file under `dir`, relative, sorted.
-fn files_under(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-async fn proxy_round_trip(b: Backend) {
-    let t = app!(b);
+async fn proxy_round_trip(b: Backend, a: Arts) {
+    let (t, store) = app_on!(b, a);
     assert_eq!(
         t.send(put("1/run/artifacts/a/b/hello.txt", b"hello"))
             .await
@@ -69,7 +51,7 @@ async fn proxy_round_trip(b: Backend) {
         .send(TestRequest::get().uri(&format!("{PROXY}?path=1/missing")))
         .await;
     assert_eq!(l, json!({}));
-    // Missing file: 404; a directory: 400.
+    // Missing file: 404; a directory: 400 (on S3: a key with objects under it).
     let r = t
         .send(TestRequest::get().uri(&format!("{PROXY}/1/run/artifacts/nope.txt")))
         .await;
@@ -78,6 +60,11 @@ async fn proxy_round_trip(b: Backend) {
         .send(TestRequest::get().uri(&format!("{PROXY}/1/run/artifacts/a")))
         .await;
     assert_err(&r, 400, "INVALID_PARAMETER_VALUE");
+    // A listing of a file is empty.
+    let (_, l) = t
+        .send(TestRequest::get().uri(&format!("{PROXY}?path=1/run/artifacts/top.json")))
+        .await;
+    assert_eq!(l, json!({}));
     // Delete a tree; deleting again is fine.
     for _ in 0..2 {
         let (s, v) = t
@@ -85,24 +72,39 @@ async fn proxy_round_trip(b: Backend) {
             .await;
         assert_eq!((s.as_u16(), v), (200, json!({})));
     }
-    let root = t.artifacts.path().join("mlartifacts");
     assert_eq!(
-        files_under(&root),
-        vec!["1/run/artifacts/top.json".to_string()]
+        store.everything().await,
+        vec!["mlartifacts/1/run/artifacts/top.json".to_string()]
     );
-    // Local storage has no multipart upload: the client falls back to PUT.
-    let r = t
-        .send(
-            TestRequest::post()
-                .uri("/api/2.0/mlflow-artifacts/mpu/create/1/x.bin")
-                .set_json(json!({"path": "x.bin", "num_parts": 2})),
-        )
-        .await;
-    assert_err(&r, 501, "NOT_IMPLEMENTED");
+    // Multipart uploads and presigned downloads exist on S3 only (tests in artifacts_s3.rs); on local
+    // disk MLflow answers 501 and the client falls back to the proxy.
+    let info = t
+        .send(TestRequest::get().uri("/api/3.0/mlflow/server-info"))
+        .await
+        .1;
+    assert_eq!(info["multipart_uploads_enabled"], store.is_s3());
+    assert_eq!(info["multipart_downloads_enabled"], store.is_s3());
+    if !store.is_s3() {
+        let r = t
+            .send(
+                TestRequest::post()
+                    .uri("/api/2.0/mlflow-artifacts/mpu/create/1/x.bin")
+                    .set_json(json!({"path": "x.bin", "num_parts": 2})),
+            )
+            .await;
+        assert_err(&r, 501, "NOT_IMPLEMENTED");
+        let r = t
+            .send(
+                TestRequest::get()
+                    .uri("/api/2.0/mlflow-artifacts/presigned/1/run/artifacts/top.json"),
+            )
+            .await;
+        assert_err(&r, 501, "NOT_IMPLEMENTED");
+    }
 }
 
-async fn run_artifact_routes(b: Backend) {
-    let t = app!(b);
+async fn run_artifact_routes(b: Backend, a: Arts) {
+    let (t, _store) = app_on!(b, a);
     let run = t.create_run("0").await;
     let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
     let uri = r["run"]["info"]["artifact_uri"]
@@ -139,15 +141,16 @@ async fn run_artifact_routes(b: Backend) {
     assert_err(&r, 404, "RESOURCE_DOES_NOT_EXIST");
 }
 
-async fn traversal_is_rejected(b: Backend) {
-    let t = app!(b);
-    let root = t.artifacts.path().join("mlartifacts");
-    let outside = t.artifacts.path().join("outside");
-    std::fs::create_dir_all(&outside).unwrap();
-    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
-    // A symlink inside the root that points out of it.
-    std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
-    let patterns = [
+async fn traversal_is_rejected(b: Backend, a: Arts) {
+    let (t, store) = app_on!(b, a);
+    // On disk: a secret beside the root, and a symlink inside the root that points to it.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+    if let crate::common::Stored::Local(dir) = &store {
+        let root = dir.path().join(crate::common::ARTIFACT_ROOT);
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+    }
+    let mut patterns = vec![
         "../outside/pwned.txt",
         "a/../../outside/pwned.txt",
         "..%2Foutside%2Fpwned.txt",
@@ -161,10 +164,17 @@ async fn traversal_is_rejected(b: Backend) {
         "C:%5cpwned.txt",
         "file:%2F%2F%2Ftmp%2Fpwned.txt",
         "a%00b.txt",
-        "link/pwned.txt",
-        "link/secret.txt",
-        "link",
+        "%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "a/./../../outside/pwned.txt",
+        "~/pwned.txt",
+        "%7e%2fpwned.txt",
+        "s3:%2F%2Fother-bucket%2Fpwned.txt",
+        "a/%0a/pwned.txt",
     ];
+    if !store.is_s3() {
+        // Symlinks exist on disk only; on S3 `link/x` is just a key inside the root.
+        patterns.extend(["link/pwned.txt", "link/secret.txt", "link"]);
+    }
     for p in patterns {
         for req in [
             TestRequest::put()
@@ -182,30 +192,36 @@ async fn traversal_is_rejected(b: Backend) {
             assert!(r.0 != 200, "{p} was served: {r:?}");
         }
     }
-    assert_eq!(files_under(&outside), vec!["secret.txt".to_string()]);
+    assert_eq!(files_under(outside.path()), vec!["secret.txt".to_string()]);
     assert_eq!(
-        std::fs::read_to_string(outside.join("secret.txt")).unwrap(),
+        std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(),
         "secret"
     );
-    assert_eq!(files_under(&root), vec!["link".to_string()]);
+    // Nothing was written anywhere in the store (directory or bucket), inside the root or out of it.
+    let expected: Vec<String> = if store.is_s3() {
+        vec![]
+    } else {
+        vec!["mlartifacts/link".into()]
+    };
+    assert_eq!(store.everything().await, expected);
     assert!(!std::path::Path::new("/tmp/pwned.txt").exists());
 }
 
-async fn serving_modes(b: Backend) {
-    let t = app!(b, |c| {
+async fn serving_modes(b: Backend, a: Arts) {
+    let (t, _store) = app_on!(b, a, |c| {
         c.serve_artifacts = false;
         c.no_serve_artifacts = true;
     });
     let r = t.send(put("1/x.txt", b"x")).await;
     assert_err(&r, 404, "ENDPOINT_NOT_FOUND");
     assert!(t.ok_get("experiments/get?experiment_id=0").await["experiment"].is_object());
-    let t = app!(b, |c| c.artifacts_only = true);
+    let (t, _store) = app_on!(b, a, |c| c.artifacts_only = true);
     assert_eq!(t.send(put("1/x.txt", b"x")).await.0, 200);
     let r = t.get("experiments/get?experiment_id=0").await;
     assert_err(&r, 404, "ENDPOINT_NOT_FOUND");
 }
 
-backend_tests!(
+artifact_tests!(
     proxy_round_trip,
     run_artifact_routes,
     traversal_is_rejected,

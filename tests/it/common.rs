@@ -80,7 +80,7 @@ pub struct TestApp<S> {
     svc: S,
     _guard: Guard,
     /// The proxied artifact store's root (`--artifacts-destination`), fresh per test.
-    pub artifacts: tempfile::TempDir,
+    _artifacts: tempfile::TempDir,
 }
 
 /// Start the app on a fresh database of backend `b`; `None` means "skip" (PostgreSQL not configured).
@@ -102,12 +102,12 @@ pub async fn app(
     let artifacts = tempfile::tempdir().expect("tempdir");
     cfg.artifacts_destination = artifacts.path().join("mlartifacts").display().to_string();
     configure(&mut cfg);
-    let state = harvester::server::build_state(cfg).expect("state");
+    let state = harvester::server::build_state(cfg).await.expect("state");
     let svc = test::init_service(harvester::server::create_app(state)).await;
     Some(TestApp {
         svc,
         _guard: guard,
-        artifacts,
+        _artifacts: artifacts,
     })
 }
 
@@ -123,6 +123,25 @@ where
         let v = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, v)
+    }
+
+    /// Status, headers and raw body bytes.
+    pub async fn raw(
+        &self,
+        req: test::TestRequest,
+    ) -> (
+        u16,
+        std::collections::HashMap<String, String>,
+        actix_web::web::Bytes,
+    ) {
+        let resp = test::call_service(&self.svc, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        (status, headers, test::read_body(resp).await)
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -210,6 +229,184 @@ macro_rules! app {
         match $crate::common::app($b, $configure).await {
             Some(t) => t,
             None => return,
+        }
+    };
+}
+
+/// Where a test's proxied artifacts are stored: a local temp dir, or a fresh bucket on the S3 test server
+/// named by the standard AWS environment (`MLFLOW_S3_ENDPOINT_URL` or `AWS_ENDPOINT_URL`).
+pub enum Stored {
+    Local(tempfile::TempDir),
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Arts {
+    Local,
+    S3,
+}
+
+/// Artifacts sit under this prefix (S3) or folder (local) of the store, so that writes outside it show.
+pub const ARTIFACT_ROOT: &str = "mlartifacts";
+
+/// A client for the S3 test server, or `None` (skip) when none is configured outside CI.
+pub async fn s3_test_client() -> Option<aws_sdk_s3::Client> {
+    let endpoint = std::env::var("MLFLOW_S3_ENDPOINT_URL")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok();
+    let Some(endpoint) = endpoint else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set MLFLOW_S3_ENDPOINT_URL so S3 tests run"
+        );
+        eprintln!("skipping: MLFLOW_S3_ENDPOINT_URL is not set");
+        return None;
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true);
+    Some(aws_sdk_s3::Client::from_conf(conf.build()))
+}
+
+impl Stored {
+    pub async fn new(a: Arts) -> Option<Stored> {
+        match a {
+            Arts::Local => Some(Stored::Local(tempfile::tempdir().expect("tempdir"))),
+            Arts::S3 => {
+                let client = s3_test_client().await?;
+                let bucket = format!("hv-{}", uuid::Uuid::new_v4().simple());
+                client
+                    .create_bucket()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .expect("create test bucket");
+                Some(Stored::S3 { client, bucket })
+            }
+        }
+    }
+
+    /// The `--artifacts-destination` value.
+    pub fn destination(&self) -> String {
+        match self {
+            Stored::Local(d) => d.path().join(ARTIFACT_ROOT).display().to_string(),
+            Stored::S3 { bucket, .. } => format!("s3://{bucket}/{ARTIFACT_ROOT}"),
+        }
+    }
+
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Stored::S3 { .. })
+    }
+
+    /// Every file (object) in the whole store directory (bucket), relative to it, sorted.
+    pub async fn everything(&self) -> Vec<String> {
+        match self {
+            Stored::Local(d) => files_under(d.path()),
+            Stored::S3 { client, bucket } => {
+                let mut out = Vec::new();
+                let mut token = None;
+                loop {
+                    let page = client
+                        .list_objects_v2()
+                        .bucket(bucket)
+                        .set_continuation_token(token)
+                        .send()
+                        .await
+                        .expect("list test bucket");
+                    out.extend(
+                        page.contents()
+                            .iter()
+                            .filter_map(|o| o.key().map(String::from)),
+                    );
+                    token = page.next_continuation_token().map(String::from);
+                    if token.is_none() {
+                        break;
+                    }
+                }
+                out.sort();
+                out
+            }
+        }
+    }
+
+    /// The files under the artifact root, relative to it.
+    pub async fn files(&self) -> Vec<String> {
+        let prefix = format!("{ARTIFACT_ROOT}/");
+        self.everything()
+            .await
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(&prefix).map(String::from))
+            .collect()
+    }
+}
+
+/// Configuration that stores artifacts at `dest`, then applies `f`.
+pub fn with_destination(
+    dest: String,
+    f: impl FnOnce(&mut ServerConfig),
+) -> impl FnOnce(&mut ServerConfig) {
+    move |c| {
+        c.artifacts_destination = dest;
+        f(c)
+    }
+}
+
+/// Every file under `dir`, relative, sorted (directories are not listed).
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `let (t, store) = app_on!(b, arts);` — the app with its proxied artifacts on a fresh local dir or S3
+/// bucket (plus any extra configuration), or return early when that store is not configured.
+#[macro_export]
+macro_rules! app_on {
+    ($b:expr, $a:expr) => {
+        $crate::app_on!($b, $a, |_| {})
+    };
+    ($b:expr, $a:expr, $configure:expr) => {{
+        let Some(store) = $crate::common::Stored::new($a).await else {
+            return;
+        };
+        let t = $crate::app!(
+            $b,
+            $crate::common::with_destination(store.destination(), $configure)
+        );
+        (t, store)
+    }};
+}
+
+/// Generate `local_sqlite::<name>`, `local_postgres::<name>` and `s3::<name>` (SQLite) tests from
+/// `async fn <name>(b: Backend, a: Arts)`.
+#[macro_export]
+macro_rules! artifact_tests {
+    ($($name:ident),* $(,)?) => {
+        mod local_sqlite {
+            $(#[actix_web::test] async fn $name() { super::$name($crate::common::Backend::Sqlite, $crate::common::Arts::Local).await })*
+        }
+        mod local_postgres {
+            $(#[actix_web::test] async fn $name() { super::$name($crate::common::Backend::Postgres, $crate::common::Arts::Local).await })*
+        }
+        mod s3 {
+            $(#[actix_web::test] async fn $name() { super::$name($crate::common::Backend::Sqlite, $crate::common::Arts::S3).await })*
         }
     };
 }

@@ -1,6 +1,7 @@
 //! Integration tests: every test runs on SQLite and on PostgreSQL, each on a fresh database.
 
 mod artifacts;
+mod artifacts_s3;
 mod common;
 mod experiments;
 mod metrics;
