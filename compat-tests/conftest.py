@@ -1,6 +1,7 @@
 """Start the built Harvester binary on a free port and point the stock mlflow client at it.
 
 Backend: HARVESTER_COMPAT_STORE_URI (a fresh PostgreSQL database from run.sh), else a SQLite file in a temp dir.
+Artifacts: HARVESTER_COMPAT_ARTIFACTS (e.g. s3://bucket/prefix, with the AWS environment set), else ./mlartifacts.
 Binary: HARVESTER_BIN, else target/debug/harvester. HARVESTER_COMPAT_URL runs the suite against an already
 running server instead (used to validate the expectations against a stock `mlflow server`).
 """
@@ -50,8 +51,11 @@ def server_url():
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{workdir}/compat.db"
     port = _free_port()
     log = open(os.path.join(workdir, "server.log"), "w")
+    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"]
+    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
+        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
     proc = subprocess.Popen(
-        [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"],
+        args,
         cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -70,7 +74,7 @@ def server_url():
     else:
         proc.kill()
         raise RuntimeError("harvester did not become healthy")
-    print(f"\nharvester at {url} on {store.split('@')[-1]}")
+    print(f"\nharvester at {url} on {store.split('@')[-1]}, artifacts at {os.environ.get('HARVESTER_COMPAT_ARTIFACTS', 'mlartifacts')}")
     yield url
     proc.terminate()
     try:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: Rust unit + integration tests and the mlflow-client compat tests, each on SQLite and
-# PostgreSQL. Installs and starts what it needs (PostgreSQL, a pinned Python venv) and stops what it started.
+# PostgreSQL and with artifacts on local disk and on S3. Installs and starts what it needs (PostgreSQL, the
+# s3s-fs S3 server from crates.io, a pinned Python venv) and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -9,10 +10,20 @@ PG_PORT=${HARVESTER_PG_PORT:-5432}
 PG_USER=harvester_test
 PG_PASS=harvester_test
 started_pg=""
+S3FS_VERSION=0.14.1            # 0.17 needs a newer rustc than this project's
+S3_PORT=${HARVESTER_S3_PORT:-9014}
+s3_pid=""
+s3_data=""
 
 log() { printf '\n=== %s\n' "$*"; }
 
 cleanup() {
+  if [ -n "$s3_pid" ]; then
+    log "stopping s3s-fs"
+    kill "$s3_pid" 2>/dev/null || true
+    wait "$s3_pid" 2>/dev/null || true
+  fi
+  [ -n "$s3_data" ] && rm -rf "$s3_data" "$s3_data.log"
   if [ -n "$started_pg" ]; then
     log "stopping PostgreSQL $started_pg"
     pg_ctlcluster $started_pg stop || true
@@ -53,6 +64,29 @@ fresh_pg_db() {
   su postgres -c "psql -q -p $PG_PORT -c 'DROP DATABASE IF EXISTS $1 WITH (FORCE)' -c 'CREATE DATABASE $1 OWNER $PG_USER'" 2>/dev/null
 }
 
+# A real S3-compatible server for the S3 artifact store: s3s-fs (crates.io), objects as plain files.
+ensure_s3() {
+  local bin="$ROOT/.tools/s3s/bin/s3s-fs"
+  if [ ! -x "$bin" ]; then
+    log "installing s3s-fs $S3FS_VERSION (cargo install)"
+    cargo install "s3s-fs@$S3FS_VERSION" --features binary --locked --root "$ROOT/.tools/s3s" --quiet
+  fi
+  s3_data=$(mktemp -d /tmp/harvester-s3.XXXXXX)
+  log "starting s3s-fs on 127.0.0.1:$S3_PORT"
+  "$bin" --host 127.0.0.1 --port "$S3_PORT" --access-key testing --secret-key testing "$s3_data" \
+    >"$s3_data.log" 2>&1 &
+  s3_pid=$!
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break
+    sleep 0.1
+  done
+  # The standard AWS environment, as a deployment would set it (no instance-metadata lookups).
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true MLFLOW_S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
+  export HARVESTER_TEST_S3_DATA="$s3_data"
+  mkdir -p "$s3_data/harvester-compat"   # s3s-fs: a bucket is a directory
+}
+
 ensure_venv() {
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
     log "creating the Python venv"
@@ -65,22 +99,32 @@ ensure_venv() {
 ensure_postgres
 export HARVESTER_TEST_PG_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres"
 
+ensure_s3
+
 log "building"
 cargo build --bins --tests --locked
 
-log "Rust tests (SQLite + PostgreSQL)"
+log "Rust tests (SQLite + PostgreSQL, artifacts on local disk + S3)"
 cargo test --locked
 
 ensure_venv
 export HARVESTER_BIN="$ROOT/target/debug/harvester"
 
-log "compat tests on SQLite"
-.venv/bin/python -m pytest compat-tests -q -p no:cacheprovider
-
-log "compat tests on PostgreSQL"
-fresh_pg_db harvester_compat
-HARVESTER_COMPAT_STORE_URI="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/harvester_compat" \
-  .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider
+compat() { # <database: sqlite|postgresql> <artifacts: local|s3>
+  log "compat tests on $1, artifacts on $2"
+  local store="" arts=""
+  if [ "$1" = postgresql ]; then
+    fresh_pg_db harvester_compat
+    store="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/harvester_compat"
+  fi
+  [ "$2" = s3 ] && arts="s3://harvester-compat/$1"
+  HARVESTER_COMPAT_STORE_URI="$store" HARVESTER_COMPAT_ARTIFACTS="$arts" \
+    .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider
+}
+compat sqlite local
+compat sqlite s3
+compat postgresql local
+compat postgresql s3
 
 log "benchmark harness, quick mode (both servers, every workload once, tiny sizes)"
 BENCH_PG_ADMIN_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres" bench/run.sh --quick

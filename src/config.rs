@@ -71,6 +71,17 @@ pub struct ServerConfig {
     #[arg(long, env = "MLFLOW_ARTIFACTS_ONLY", default_value_t = false)]
     pub artifacts_only: bool,
 
+    /// With an S3 destination, let clients move artifacts straight to S3 (multipart uploads and presigned
+    /// downloads, advertised in server-info), as `mlflow server` does. `false`: everything goes through
+    /// the proxy (for object stores that clients cannot reach).
+    #[arg(long, env = "HARVESTER_S3_DIRECT_TRANSFERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub s3_direct_transfers: bool,
+
+    /// The S3 endpoint as clients reach it, used to sign their direct-transfer URLs (default: the
+    /// server's own endpoint, e.g. when that is an internal name such as `http://minio:9000`).
+    #[arg(long, env = "HARVESTER_S3_PUBLIC_ENDPOINT_URL")]
+    pub s3_public_endpoint_url: Option<String>,
+
     /// Address to listen on.
     #[arg(short = 'h', long, env = "MLFLOW_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -114,6 +125,8 @@ impl ServerConfig {
             no_serve_artifacts: false,
             artifacts_destination: "./mlartifacts".into(),
             artifacts_only: false,
+            s3_direct_transfers: true,
+            s3_public_endpoint_url: None,
             host: "127.0.0.1".into(),
             port: 5000,
             workers: 4,

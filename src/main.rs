@@ -19,7 +19,20 @@ fn init_logging() {
     }
 }
 
+/// Give large blocks (artifact part buffers, big request bodies) back to the OS when freed. glibc's
+/// default raises its mmap threshold after the first large free, after which 8 MiB S3 part buffers come
+/// from the heap and stay resident: measured 1 GiB proxied to S3 twice, RSS +33 MiB and +25 MiB kept
+/// per upload by default, +17 MiB peak (two parts) and nothing kept with a fixed 1 MiB threshold.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called once, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Command::DumpOpenapi => {

@@ -15,7 +15,13 @@ pub async fn build_state(config: ServerConfig) -> Result<AppState, String> {
     config.validate()?;
     let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
     let artifacts = if config.serves_artifacts() {
-        Some(Store::open(&config.artifacts_destination).await?)
+        Some(
+            Store::open(
+                &config.artifacts_destination,
+                config.s3_public_endpoint_url.as_deref(),
+            )
+            .await?,
+        )
     } else {
         None
     };

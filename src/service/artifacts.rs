@@ -25,9 +25,10 @@ pub fn store(st: &AppState) -> ApiResult<&Store> {
     })
 }
 
-/// Whether clients may upload in parts and download from presigned URLs (server-info).
+/// Whether clients are told to upload in parts and download from presigned URLs (server-info): on S3,
+/// unless `--s3-direct-transfers false`. (The routes themselves answer either way, as MLflow's do.)
 pub fn direct_transfers(st: &AppState) -> bool {
-    st.artifacts.as_deref().and_then(Store::as_s3).is_some()
+    st.config.s3_direct_transfers && st.artifacts.as_deref().and_then(Store::as_s3).is_some()
 }
 
 fn s3_store<'a>(st: &'a AppState, what: &str) -> ApiResult<&'a S3Store> {

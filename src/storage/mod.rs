@@ -50,10 +50,11 @@ where
 }
 
 impl Store {
-    /// Open the store for `--artifacts-destination`: a local path, a `file://` URI or `s3://bucket/prefix`.
-    pub async fn open(destination: &str) -> Result<Store, String> {
+    /// Open the store for `--artifacts-destination`: a local path, a `file://` URI or `s3://bucket/prefix`
+    /// (`public_endpoint`: the S3 endpoint clients reach, for presigned URLs).
+    pub async fn open(destination: &str, public_endpoint: Option<&str>) -> Result<Store, String> {
         if destination.starts_with("s3://") {
-            let s = S3Store::open(destination).await?;
+            let s = S3Store::open(destination, public_endpoint).await?;
             if let Err(e) = s.check().await {
                 tracing::warn!("artifact bucket not reachable yet: {e}");
             }

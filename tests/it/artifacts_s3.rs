@@ -261,7 +261,7 @@ async fn interrupted_upload_leaves_nothing(a: Arts) {
     let Some(stored) = Stored::new(a).await else {
         return;
     };
-    let store = Store::open(&stored.destination())
+    let store = Store::open(&stored.destination(), None)
         .await
         .expect("open store");
     let p = safe_path("1/r/artifacts/partial.bin", false).unwrap();
@@ -305,4 +305,39 @@ async fn local_interrupted_upload_leaves_nothing() {
 #[actix_web::test]
 async fn s3_interrupted_upload_leaves_nothing() {
     interrupted_upload_leaves_nothing(Arts::S3).await
+}
+
+#[actix_web::test]
+async fn s3_public_endpoint_and_proxy_only_mode() {
+    let (t, _store) = app_on!(Backend::Sqlite, Arts::S3, |c| {
+        c.s3_public_endpoint_url = Some("http://s3.example.test:9000".into());
+        c.s3_direct_transfers = false;
+    });
+    // Not advertised: the stock client sends everything through the proxy.
+    let info = t
+        .send(TestRequest::get().uri("/api/3.0/mlflow/server-info"))
+        .await
+        .1;
+    assert_eq!(info["multipart_uploads_enabled"], false);
+    assert_eq!(info["multipart_downloads_enabled"], false);
+    // A client that asks anyway gets URLs signed for the endpoint it can reach.
+    let (s, v) = t
+        .send(
+            TestRequest::post()
+                .uri(&format!("{PROXY}/mpu/create/1/r"))
+                .set_json(json!({"path": "w.bin", "num_parts": 1})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let url = v["credentials"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with("http://s3.example.test:9000/"), "{url}");
+    let abort = json!({"path": "w.bin", "upload_id": v["upload_id"]});
+    let r = t
+        .send(
+            TestRequest::post()
+                .uri(&format!("{PROXY}/mpu/abort/1/r"))
+                .set_json(abort),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{r:?}");
 }

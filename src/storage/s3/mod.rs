@@ -22,6 +22,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub struct S3Store {
     client: Client,
+    /// Signs the URLs clients use themselves (configured with their endpoint when it differs).
+    presigner: Client,
     bucket: String,
     prefix: String,
 }
@@ -79,7 +81,7 @@ where
 
 impl S3Store {
     /// Build the client from the AWS environment. Without a configured region, us-east-1.
-    pub async fn open(uri: &str) -> Result<S3Store, String> {
+    pub async fn open(uri: &str, public_endpoint: Option<&str>) -> Result<S3Store, String> {
         let (bucket, prefix) = parse_uri(uri).ok_or_else(|| {
             format!("Invalid S3 artifact destination '{uri}': expected s3://bucket/prefix")
         })?;
@@ -94,8 +96,13 @@ impl S3Store {
         if sdk.region().is_none() {
             conf = conf.region(aws_sdk_s3::config::Region::new("us-east-1"));
         }
+        let presigner = match public_endpoint.filter(|e| !e.is_empty()) {
+            Some(ep) => Client::from_conf(conf.clone().endpoint_url(ep).build()),
+            None => Client::from_conf(conf.clone().build()),
+        };
         Ok(S3Store {
             client: Client::from_conf(conf.build()),
+            presigner,
             bucket,
             prefix,
         })

@@ -38,16 +38,29 @@ impl S3Store {
         let mut mpu: Option<Multipart> = None;
         let mut total = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
+            let mut chunk = chunk?;
             total += chunk.len() as u64;
-            buf.extend_from_slice(&chunk);
-            let next_part = mpu.as_ref().map_or(1, |m| m.next_part);
-            if buf.len() >= part_size(next_part) {
+            // Fill the part buffer exactly, so that it is allocated once per part and never regrown
+            // (a regrown buffer doubles, and the parts in flight would keep the doubled blocks alive).
+            loop {
+                let want = part_size(mpu.as_ref().map_or(1, |m| m.next_part));
+                let take = chunk.len().min(want - buf.len());
+                buf.extend_from_slice(&chunk.split_to(take));
+                if buf.len() < want {
+                    break;
+                }
                 if mpu.is_none() {
                     mpu = Some(self.start_multipart(&key).await?);
                 }
-                let part = buf.split_to(part_size(next_part)).freeze();
-                mpu.as_mut().expect("started above").send(part).await?;
+                let m = mpu.as_mut().expect("started above");
+                let full = std::mem::replace(
+                    &mut buf,
+                    BytesMut::with_capacity(part_size(m.next_part + 1)),
+                );
+                m.send(full.freeze()).await?;
+                if chunk.is_empty() {
+                    break;
+                }
             }
         }
         match mpu {
@@ -113,7 +126,7 @@ impl S3Store {
         let mut urls = Vec::with_capacity(num_parts as usize);
         for n in 1..=num_parts {
             let req = self
-                .client
+                .presigner
                 .upload_part()
                 .bucket(&self.bucket)
                 .key(&m.key)
@@ -178,7 +191,7 @@ impl S3Store {
             Err(e) => return Err(self.read_error(p, e).await),
         };
         let req = self
-            .client
+            .presigner
             .get_object()
             .bucket(&self.bucket)
             .key(&key)
