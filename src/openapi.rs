@@ -21,6 +21,16 @@ use crate::api;
         api::artifacts::upload, api::artifacts::download, api::artifacts::list, api::artifacts::delete,
         api::artifacts::list_run_artifacts, api::artifacts::mpu_create, api::artifacts::mpu_complete,
         api::artifacts::mpu_abort, api::artifacts::presigned,
+        api::logged_models::create, api::logged_models::get, api::logged_models::finalize, api::logged_models::delete,
+        api::logged_models::set_tags, api::logged_models::delete_tag, api::logged_models::log_params,
+        api::logged_models::search, api::logged_models::list_artifacts,
+        api::registered_models::create, api::registered_models::get, api::registered_models::rename,
+        api::registered_models::update, api::registered_models::delete, api::registered_models::search_get,
+        api::registered_models::latest_post, api::registered_models::set_tag, api::registered_models::delete_tag,
+        api::registered_models::set_alias, api::registered_models::delete_alias, api::registered_models::get_alias,
+        api::model_versions::create, api::model_versions::get, api::model_versions::update, api::model_versions::delete,
+        api::model_versions::transition, api::model_versions::set_tag, api::model_versions::delete_tag,
+        api::model_versions::download_uri, api::model_versions::search_get,
     ),
     tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"))
 )]

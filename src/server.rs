@@ -39,7 +39,7 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
         );
     if artifacts_only {
         // MLflow answers a plain-text 503 here; a deterministic refusal should not be retried.
-        for prefix in ["/api", "/ajax-api", "/get-artifact"] {
+        for prefix in ["/api", "/ajax-api", "/get-artifact", "/model-versions"] {
             cfg.service(web::scope(prefix).default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(crate::error::ApiError::new(
                     crate::error::ErrorCode::ENDPOINT_NOT_FOUND,
@@ -60,6 +60,10 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
     .route(
         "/get-artifact",
         web::get().to(api::artifacts::get_run_artifact),
+    )
+    .route(
+        "/model-versions/get-artifact",
+        web::get().to(api::model_versions::get_artifact),
     )
     .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
     .service(

@@ -52,7 +52,11 @@ pub async fn download(
 
 /// Stream an artifact with MLflow's headers: type guessed from the name, attachment, nosniff; ranges
 /// are honoured (by actix-files for local files, by S3 for objects).
-async fn send(st: &AppState, req: &HttpRequest, p: &SafePath) -> ApiResult<HttpResponse> {
+pub(super) async fn send(
+    st: &AppState,
+    req: &HttpRequest,
+    p: &SafePath,
+) -> ApiResult<HttpResponse> {
     let range = req
         .headers()
         .get(header::RANGE)

@@ -4,7 +4,10 @@ pub mod artifacts;
 pub mod experiments;
 pub mod extract;
 pub mod health;
+pub mod logged_models;
 pub mod metrics;
+pub mod model_versions;
+pub mod registered_models;
 pub mod runs;
 
 use actix_web::{web, HttpResponse};
@@ -83,7 +86,10 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/metrics/get-history-bulk-interval")
                 .route(web::get().to(m::get_history_bulk_interval)),
-        );
+        )
+        .configure(logged_models::routes)
+        .configure(registered_models::routes)
+        .configure(model_versions::routes);
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.

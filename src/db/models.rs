@@ -127,3 +127,135 @@ pub struct RunModelIoRow {
     pub model_id: String,
     pub step: i64,
 }
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = logged_models)]
+pub struct LoggedModelRow {
+    pub model_id: String,
+    pub experiment_id: i64,
+    pub name: String,
+    pub artifact_location: String,
+    pub creation_timestamp_ms: i64,
+    pub last_updated_timestamp_ms: i64,
+    pub status: String,
+    pub lifecycle_stage: String,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub status_message: Option<String>,
+}
+
+/// A (model, key, value) row: logged-model params and tags share this shape.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = logged_model_tags)]
+pub struct ModelKvRow {
+    pub model_id: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = logged_model_metrics)]
+pub struct LoggedModelMetricRow {
+    pub model_id: String,
+    pub key: String,
+    pub timestamp: i64,
+    pub step: i64,
+    pub value: f64,
+    pub run_id: String,
+    pub dataset_name: String,
+    pub dataset_digest: String,
+}
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = registered_models)]
+pub struct RegisteredModelRow {
+    pub name: String,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = registered_model_tags)]
+pub struct RegisteredModelTagRow {
+    pub name: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = model_versions)]
+pub struct ModelVersionRow {
+    pub mv_id: i64,
+    pub name: String,
+    pub version: i64,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub current_stage: String,
+    pub source: Option<String>,
+    pub storage_location: Option<String>,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub model_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = model_versions)]
+pub struct NewModelVersion {
+    pub name: String,
+    pub version: i64,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub current_stage: String,
+    pub source: Option<String>,
+    pub storage_location: Option<String>,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub model_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = model_version_tags)]
+pub struct ModelVersionTagRow {
+    pub mv_id: i64,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = registered_model_aliases)]
+pub struct AliasRow {
+    pub name: String,
+    pub alias: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookRow {
+    pub webhook_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub url: String,
+    pub status: String,
+    pub secret: Option<String>,
+    pub creation_timestamp: i64,
+    pub last_updated_timestamp: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_events)]
+pub struct WebhookEventRow {
+    pub webhook_id: String,
+    pub entity: String,
+    pub action: String,
+}

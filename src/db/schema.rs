@@ -113,6 +113,126 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    logged_models (model_id) {
+        model_id -> Text,
+        experiment_id -> BigInt,
+        name -> Text,
+        artifact_location -> Text,
+        creation_timestamp_ms -> BigInt,
+        last_updated_timestamp_ms -> BigInt,
+        status -> Text,
+        lifecycle_stage -> Text,
+        model_type -> Nullable<Text>,
+        source_run_id -> Nullable<Text>,
+        status_message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    logged_model_params (model_id, key) {
+        model_id -> Text,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    logged_model_tags (model_id, key) {
+        model_id -> Text,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    logged_model_metrics (model_id, key, timestamp, step, run_id, dataset_name, dataset_digest) {
+        model_id -> Text,
+        key -> Text,
+        timestamp -> BigInt,
+        step -> BigInt,
+        value -> Double,
+        run_id -> Text,
+        dataset_name -> Text,
+        dataset_digest -> Text,
+    }
+}
+
+diesel::table! {
+    registered_models (name) {
+        name -> Text,
+        creation_time -> BigInt,
+        last_updated_time -> BigInt,
+        description -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    registered_model_tags (name, key) {
+        name -> Text,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    model_versions (mv_id) {
+        mv_id -> BigInt,
+        name -> Text,
+        version -> BigInt,
+        creation_time -> BigInt,
+        last_updated_time -> BigInt,
+        description -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        current_stage -> Text,
+        source -> Nullable<Text>,
+        storage_location -> Nullable<Text>,
+        run_id -> Nullable<Text>,
+        run_link -> Nullable<Text>,
+        status -> Text,
+        status_message -> Nullable<Text>,
+        model_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    model_version_tags (mv_id, key) {
+        mv_id -> BigInt,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    registered_model_aliases (name, alias) {
+        name -> Text,
+        alias -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhooks (webhook_id) {
+        webhook_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        url -> Text,
+        status -> Text,
+        secret -> Nullable<Text>,
+        creation_timestamp -> BigInt,
+        last_updated_timestamp -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_events (webhook_id, entity, action) {
+        webhook_id -> Text,
+        entity -> Text,
+        action -> Text,
+    }
+}
+
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
 diesel::joinable!(runs -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -127,4 +247,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_inputs,
     input_tags,
     run_model_io,
+    logged_models,
+    logged_model_params,
+    logged_model_tags,
+    logged_model_metrics,
+    registered_models,
+    registered_model_tags,
+    model_versions,
+    model_version_tags,
+    registered_model_aliases,
+    webhooks,
+    webhook_events,
 );

@@ -42,6 +42,9 @@ pub struct KeyValue {
     pub numeric: bool,
     pub null_ops: bool,
     pub orderable: bool,
+    /// The side table keeps several values per key (a logged model's metric history): ordering uses
+    /// the latest one by timestamp and step.
+    pub history: bool,
 }
 
 /// Everything the builder needs to know about one searchable entity.

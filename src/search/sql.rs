@@ -333,7 +333,11 @@ pub fn push_order_by(buf: &mut SqlBuf, t: &Target, items: &[OrderItem]) -> ApiRe
                     .push(".")
                     .push(t.id)
                     .push(" AND kv.key = ");
-                sub.bind(Bind::Text(it.key.clone())).push(")");
+                sub.bind(Bind::Text(it.key.clone()));
+                if kv.history {
+                    sub.push(" ORDER BY kv.timestamp DESC, kv.step DESC LIMIT 1");
+                }
+                sub.push(")");
                 buf.binds = sub.binds;
                 let e = sub.sql;
                 parts.push(format!("({e} IS NULL) ASC, {e} {dir}"));

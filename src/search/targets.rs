@@ -69,6 +69,7 @@ pub static RUNS: Target = Target {
             numeric: true,
             null_ops: false,
             orderable: true,
+            history: false,
         },
         KeyValue {
             prefixes: &["parameter", "parameters", "param", "params"],
@@ -78,6 +79,7 @@ pub static RUNS: Target = Target {
             numeric: false,
             null_ops: true,
             orderable: true,
+            history: false,
         },
         KeyValue {
             prefixes: &["tag", "tags"],
@@ -87,6 +89,7 @@ pub static RUNS: Target = Target {
             numeric: false,
             null_ops: true,
             orderable: true,
+            history: false,
         },
     ],
     datasets: true,
@@ -137,8 +140,152 @@ pub static EXPERIMENTS: Target = Target {
         numeric: false,
         null_ops: true,
         orderable: false,
+        history: false,
     }],
     datasets: false,
     default_order: &[("creation_time", false)],
     always_order: &[("experiment_id", true)],
+};
+
+const fn attr(
+    names: &'static [&'static str],
+    column: &'static str,
+    kind: AttrKind,
+    allow_in: bool,
+) -> Attr {
+    Attr {
+        names,
+        column,
+        kind,
+        allow_in,
+        orderable: true,
+    }
+}
+
+const fn kv(
+    prefixes: &'static [&'static str],
+    label: &'static str,
+    table: &'static str,
+    fk: &'static str,
+) -> KeyValue {
+    KeyValue {
+        prefixes,
+        label,
+        table,
+        fk,
+        numeric: false,
+        null_ops: false,
+        orderable: true,
+        history: false,
+    }
+}
+
+const TAGS: &[&str] = &["tag", "tags"];
+
+/// search logged models (`search_logged_model_utils`): attributes, `metrics.` (latest value for
+/// ordering), `params.`, `tags.`.
+pub static LOGGED_MODELS: Target = Target {
+    table: "logged_models",
+    id: "model_id",
+    attr_prefixes: &["attribute", "attributes"],
+    attrs: &[
+        attr(&["name"], "name", AttrKind::Str, true),
+        attr(&["model_id"], "model_id", AttrKind::Str, true),
+        attr(&["model_type"], "model_type", AttrKind::Str, true),
+        attr(&["status"], "status", AttrKind::Str, true),
+        attr(&["source_run_id"], "source_run_id", AttrKind::Str, true),
+        attr(
+            &[
+                "creation_timestamp",
+                "creation_time",
+                "creation_timestamp_ms",
+            ],
+            "creation_timestamp_ms",
+            AttrKind::Num,
+            false,
+        ),
+        attr(
+            &["last_updated_timestamp", "last_updated_timestamp_ms"],
+            "last_updated_timestamp_ms",
+            AttrKind::Num,
+            false,
+        ),
+    ],
+    kvs: &[
+        KeyValue {
+            numeric: true,
+            history: true,
+            ..kv(
+                &["metric", "metrics"],
+                "metric",
+                "logged_model_metrics",
+                "model_id",
+            )
+        },
+        kv(
+            &["param", "params"],
+            "parameter",
+            "logged_model_params",
+            "model_id",
+        ),
+        kv(TAGS, "tag", "logged_model_tags", "model_id"),
+    ],
+    datasets: false,
+    default_order: &[("creation_timestamp_ms", false)],
+    always_order: &[("model_id", true)],
+};
+
+/// search registered models (`SearchModelUtils`); both timestamp keys order by the last update.
+pub static REGISTERED_MODELS: Target = Target {
+    table: "registered_models",
+    id: "name",
+    attr_prefixes: &["attribute", "attributes"],
+    attrs: &[
+        attr(&["name"], "name", AttrKind::Str, true),
+        attr(
+            &["timestamp", "last_updated_timestamp"],
+            "last_updated_time",
+            AttrKind::Num,
+            false,
+        ),
+        attr(
+            &["creation_timestamp"],
+            "creation_time",
+            AttrKind::Num,
+            false,
+        ),
+    ],
+    kvs: &[kv(TAGS, "tag", "registered_model_tags", "name")],
+    datasets: false,
+    default_order: &[],
+    always_order: &[("name", true)],
+};
+
+/// search model versions (`SearchModelVersionUtils`).
+pub static MODEL_VERSIONS: Target = Target {
+    table: "model_versions",
+    id: "mv_id",
+    attr_prefixes: &["attribute", "attributes"],
+    attrs: &[
+        attr(&["name"], "name", AttrKind::Str, true),
+        attr(&["run_id"], "run_id", AttrKind::Str, true),
+        attr(&["source_path"], "source", AttrKind::Str, false),
+        attr(&["version_number"], "version", AttrKind::Num, false),
+        attr(
+            &["creation_timestamp"],
+            "creation_time",
+            AttrKind::Num,
+            false,
+        ),
+        attr(
+            &["last_updated_timestamp", "timestamp"],
+            "last_updated_time",
+            AttrKind::Num,
+            false,
+        ),
+    ],
+    kvs: &[kv(TAGS, "tag", "model_version_tags", "mv_id")],
+    datasets: false,
+    default_order: &[("last_updated_time", false)],
+    always_order: &[("name", true), ("version", false)],
 };

@@ -28,8 +28,12 @@ macro_rules! active_experiment {
 
 pub mod artifacts;
 pub mod experiments;
+pub mod logged_models;
 pub mod metrics;
+pub mod model_versions;
 pub mod names;
+pub mod registered_models;
+pub mod registry_read;
 pub mod run_data;
 pub mod run_io;
 pub mod run_writes;

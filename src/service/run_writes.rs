@@ -133,6 +133,20 @@ macro_rules! impl_run_writer {
                     .collect::<Vec<Vec<Bind>>>();
                 let cols = ["run_uuid", "key", "timestamp", "step", "value", "is_nan", "model_id", "dataset_name", "dataset_digest"];
                 self.insert_rows("metrics", &cols, &hist, "ON CONFLICT DO NOTHING")?;
+                // Metrics logged for a model are also the logged model's `data.metrics`.
+                let for_models = rows
+                    .iter()
+                    .filter_map(|m| m.model_id.as_ref().map(|id| vec![
+                        Bind::Text(id.clone()), Bind::Text(m.key.clone()), Bind::Int(m.timestamp), Bind::Int(m.step),
+                        Bind::Float(m.value), Bind::Text(m.run_uuid.clone()),
+                        Bind::Text(m.dataset_name.clone().unwrap_or_default()),
+                        Bind::Text(m.dataset_digest.clone().unwrap_or_default()),
+                    ]))
+                    .collect::<Vec<Vec<Bind>>>();
+                if !for_models.is_empty() {
+                    let cols = ["model_id", "key", "timestamp", "step", "value", "run_id", "dataset_name", "dataset_digest"];
+                    self.insert_rows("logged_model_metrics", &cols, &for_models, "ON CONFLICT DO NOTHING")?;
+                }
                 let latest = updates
                     .iter()
                     .map(|m| vec![

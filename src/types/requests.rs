@@ -2,7 +2,7 @@
 //! extractor); GET endpoints read the same structs from the query string.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::de;
 use super::entities::{DatasetInput, ModelInput, ModelOutput};
@@ -26,16 +26,6 @@ pub fn run_id_of<'a>(
         (_, Some(r)) if !r.is_empty() => Ok(r),
         _ => Err(ApiError::missing("run_id")),
     }
-}
-
-macro_rules! request {
-    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
-        #[into_params(parameter_in = Query)]
-        #[serde(default)]
-        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
-    };
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]

@@ -1,0 +1,11 @@
+DROP TABLE webhook_events;
+DROP TABLE webhooks;
+DROP TABLE registered_model_aliases;
+DROP TABLE model_version_tags;
+DROP TABLE model_versions;
+DROP TABLE registered_model_tags;
+DROP TABLE registered_models;
+DROP TABLE logged_model_metrics;
+DROP TABLE logged_model_tags;
+DROP TABLE logged_model_params;
+DROP TABLE logged_models;

@@ -1,0 +1,430 @@
+//! Model versions (§3.5, §7.3, §7.4): create with source validation (numbers are never reused, status is
+//! `READY` at once), get, update, soft delete with redaction, stage transitions, tags, the download URI
+//! and search.
+
+use diesel::prelude::*;
+
+use super::registered_models::{page, registry_query, tag_pair, tag_pairs, IS_PROMPT};
+use super::registry_read::{self as rr, canonical_stage, parse_version, versions_to_wire};
+use super::{now_ms, AppState};
+use crate::db::models::{
+    LoggedModelRow, ModelKvRow, ModelVersionRow, ModelVersionTagRow, NewModelVersion, RunRow,
+};
+use crate::db::schema::{
+    logged_model_tags as lmt, logged_models as lm, model_version_tags as mvt, model_versions as mv,
+    registered_model_aliases as ra, registered_models as rm, runs,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::types::registry::ModelVersion;
+use crate::types::registry_requests::{CreateModelVersion, SearchRegistry};
+use crate::types::requests::required;
+use crate::{db_read, db_write, load_dynamic, mv_extras, mv_row, rm_row};
+
+const PROMPT_SOURCES: &[&str] = &["dummy-source", "prompt-template"];
+
+fn bad_source(source: &str, why: &str) -> ApiError {
+    ApiError::invalid(format!("Invalid model version source: '{source}'. {why}"))
+}
+
+/// `..` segments and NUL bytes are refused in any source, decoded or not.
+fn check_traversal(source: &str) -> ApiResult<()> {
+    let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
+    for s in [source, decoded.as_ref()] {
+        if s.contains('\0') || s.split(['/', '\\']).any(|seg| seg == "..") {
+            return Err(bad_source(
+                source,
+                "Sources may not contain '..' path segments or NUL bytes.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `under` and everything below it.
+fn is_under(path: &str, under: &str) -> bool {
+    let under = under.trim_end_matches('/');
+    path == under || path.starts_with(&format!("{under}/"))
+}
+
+/// What a validated source adds to the version: its storage location, the run, and the logged model.
+#[derive(Default)]
+struct Resolved {
+    storage_location: Option<String>,
+    run_id: Option<String>,
+    model: Option<LoggedModelRow>,
+}
+
+/// Validate the source against the run or logged model it names (§7.4); expands in `db_write!`.
+macro_rules! resolve_source {
+    ($conn:expr, $source:expr, $run_id:expr, $model_id:expr) => {{
+        let (source, run_id, model_id): (&str, Option<&str>, Option<&str>) =
+            ($source, $run_id, $model_id);
+        let mut out = Resolved {
+            run_id: run_id.map(str::to_string),
+            ..Resolved::default()
+        };
+        let find_model = |conn: &mut _, id: &str| -> ApiResult<LoggedModelRow> {
+            let r: Option<LoggedModelRow> = lm::table.find(id).first(conn).optional()?;
+            r.filter(|r| r.lifecycle_stage == "active")
+                .ok_or_else(|| super::logged_models::not_found(id))
+        };
+        if let Some(rest) = source.strip_prefix("models:/") {
+            let rest = rest.trim_end_matches('/');
+            if rest.starts_with("m-") && !rest.contains('/') {
+                if model_id.is_some_and(|m| m != rest) {
+                    return Err(bad_source(
+                        source,
+                        "The model ID in the source does not match model_id.",
+                    ));
+                }
+                let m = find_model($conn, rest)?;
+                out.storage_location = Some(m.artifact_location.clone());
+                if out.run_id.is_none() {
+                    out.run_id = m.source_run_id.clone();
+                }
+                out.model = Some(m);
+            } else {
+                let (name, version) = rest.rsplit_once('/').ok_or_else(|| {
+                    bad_source(
+                        source,
+                        "Expected models:/<name>/<version> or models:/<model_id>.",
+                    )
+                })?;
+                let version = parse_version(Some(version))?;
+                let target = mv_row!($conn, name, version)?;
+                if run_id.is_some() && target.run_id.as_deref() != run_id {
+                    return Err(bad_source(
+                        source,
+                        "The run_id does not match the referenced model version.",
+                    ));
+                }
+                if model_id.is_some() && target.model_id.as_deref() != model_id {
+                    return Err(bad_source(
+                        source,
+                        "The model_id does not match the referenced model version.",
+                    ));
+                }
+                out.storage_location = target.storage_location.clone().or(target.source.clone());
+                out.run_id = out.run_id.or(target.run_id.clone());
+            }
+        } else if let Some(id) = model_id {
+            let m = find_model($conn, id)?;
+            if source.starts_with("runs:/") {
+                return Err(bad_source(
+                    source,
+                    "A runs:/ source cannot be combined with model_id.",
+                ));
+            }
+            let local = !source.contains(":/");
+            if (source.starts_with("mlflow-artifacts:") || local)
+                && !is_under(source, &m.artifact_location)
+            {
+                return Err(bad_source(
+                    source,
+                    "It must lie under the logged model's artifact location.",
+                ));
+            }
+            if out.run_id.is_none() {
+                out.run_id = m.source_run_id.clone();
+            }
+            out.model = Some(m);
+        } else if let Some(rid) = run_id {
+            if let Some(rest) = source.strip_prefix("runs:/") {
+                if rest.split('/').next() != Some(rid) {
+                    return Err(bad_source(
+                        source,
+                        "The run in the source does not match run_id.",
+                    ));
+                }
+            } else if source.starts_with("mlflow-artifacts:")
+                || source.contains("/api/2.0/mlflow-artifacts/artifacts")
+            {
+                let run: Option<RunRow> = runs::table.find(rid).first($conn).optional()?;
+                let run =
+                    run.ok_or_else(|| ApiError::not_found(format!("Run with id={rid} not found")))?;
+                let tail = run
+                    .artifact_uri
+                    .strip_prefix("mlflow-artifacts:")
+                    .unwrap_or(&run.artifact_uri);
+                let src_tail = source
+                    .split_once("/api/2.0/mlflow-artifacts/artifacts")
+                    .map_or_else(
+                        || {
+                            source
+                                .strip_prefix("mlflow-artifacts:")
+                                .unwrap_or(source)
+                                .to_string()
+                        },
+                        |(_, p)| p.to_string(),
+                    );
+                if !is_under(
+                    src_tail.trim_start_matches('/'),
+                    tail.trim_start_matches('/'),
+                ) {
+                    return Err(bad_source(
+                        source,
+                        "It must lie under the run's artifact URI.",
+                    ));
+                }
+            }
+        }
+        out
+    }};
+}
+
+pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion> {
+    let name = required(&req.name, "name")?.to_string();
+    let source = required(&req.source, "source")?.to_string();
+    check_traversal(&source)?;
+    let tags = tag_pairs(&req.tags)?;
+    let is_prompt = tags
+        .iter()
+        .any(|(k, val)| k == IS_PROMPT && val.eq_ignore_ascii_case("true"));
+    if is_prompt && !PROMPT_SOURCES.contains(&source.as_str()) {
+        return Err(bad_source(
+            &source,
+            "Prompt versions must use the source 'dummy-source' or 'prompt-template'.",
+        ));
+    }
+    let run_id = req.run_id.as_deref().filter(|r| !r.is_empty());
+    let model_id = req.model_id.as_deref().filter(|m| !m.is_empty());
+    let now = now_ms();
+    let version = db_write!(st.db, |conn| {
+        rm_row!(conn, name.as_str())?;
+        let resolved = if is_prompt {
+            Resolved::default()
+        } else {
+            resolve_source!(conn, &source, run_id, model_id)
+        };
+        let top: Option<i64> = mv::table
+            .filter(mv::name.eq(&name))
+            .select(diesel::dsl::max(mv::version))
+            .first(conn)?;
+        let version = top.unwrap_or(0) + 1;
+        let row = NewModelVersion {
+            name: name.clone(),
+            version,
+            creation_time: now,
+            last_updated_time: now,
+            description: Some(req.description.clone().unwrap_or_default()),
+            user_id: None,
+            current_stage: "None".into(),
+            source: Some(source.clone()),
+            storage_location: resolved.storage_location,
+            run_id: resolved.run_id.or(run_id.map(str::to_string)),
+            run_link: Some(req.run_link.clone().unwrap_or_default()),
+            status: "READY".into(),
+            status_message: None,
+            model_id: resolved
+                .model
+                .as_ref()
+                .map(|m| m.model_id.clone())
+                .or(model_id.map(str::to_string)),
+        };
+        let mv_id: i64 = diesel::insert_into(mv::table)
+            .values(&row)
+            .returning(mv::mv_id)
+            .get_result(conn)?;
+        let rows: Vec<ModelVersionTagRow> = tags
+            .iter()
+            .map(|(k, val)| ModelVersionTagRow {
+                mv_id,
+                key: k.clone(),
+                value: val.clone(),
+            })
+            .collect();
+        diesel::insert_into(mvt::table)
+            .values(&rows)
+            .execute(conn)?;
+        diesel::update(rm::table.find(&name))
+            .set(rm::last_updated_time.eq(now))
+            .execute(conn)?;
+        if let Some(m) = resolved.model {
+            // The logged model lists its registrations in the tag `mlflow.modelVersions`.
+            let key = "mlflow.modelVersions";
+            let old: Option<String> = lmt::table
+                .find((&m.model_id, key))
+                .select(lmt::value)
+                .first(conn)
+                .optional()?;
+            let mut list: Vec<serde_json::Value> = old
+                .and_then(|o| serde_json::from_str(&o).ok())
+                .unwrap_or_default();
+            list.push(serde_json::json!({"name": name, "version": version}));
+            let value = serde_json::Value::Array(list).to_string();
+            let tag = ModelKvRow {
+                model_id: m.model_id.clone(),
+                key: key.into(),
+                value: value.clone(),
+            };
+            diesel::insert_into(lmt::table)
+                .values(&tag)
+                .on_conflict((lmt::model_id, lmt::key))
+                .do_update()
+                .set(lmt::value.eq(&value))
+                .execute(conn)?;
+        }
+        Ok(version)
+    })?;
+    tracing::info!(model.name = %name, model.version = version, "model version created");
+    get(st, &name, version)
+}
+
+pub fn get(st: &AppState, name: &str, version: i64) -> ApiResult<ModelVersion> {
+    let (row, (tags, aliases)) = db_read!(st.db, |conn| {
+        let row = mv_row!(conn, name, version)?;
+        let extras = mv_extras!(conn, [&row]);
+        (row, extras)
+    });
+    Ok(versions_to_wire(vec![row], tags, &aliases, true).remove(0))
+}
+
+/// Run a change on a live version and stamp it (and its model) as updated.
+macro_rules! touch_version {
+    ($st:expr, $name:expr, $version:expr, |$conn:ident, $row:ident, $now:ident| $body:expr) => {{
+        let $now = now_ms();
+        db_write!($st.db, |$conn| {
+            let $row = mv_row!($conn, $name, $version)?;
+            $body;
+            diesel::update(mv::table.find($row.mv_id))
+                .set(mv::last_updated_time.eq($now))
+                .execute($conn)?;
+            diesel::update(rm::table.find($name))
+                .set(rm::last_updated_time.eq($now))
+                .execute($conn)?;
+            Ok(())
+        })
+    }};
+}
+
+pub fn update(
+    st: &AppState,
+    name: &str,
+    version: i64,
+    description: Option<&str>,
+) -> ApiResult<ModelVersion> {
+    touch_version!(st, name, version, |conn, row, now| {
+        diesel::update(mv::table.find(row.mv_id))
+            .set(mv::description.eq(description))
+            .execute(conn)?
+    })?;
+    get(st, name, version)
+}
+
+/// Stage transitions; `archive_existing_versions` only for Staging and Production (MLflow answers the
+/// other targets with a 500; Harvester with a 400, as the request itself is at fault).
+pub fn transition(
+    st: &AppState,
+    name: &str,
+    version: i64,
+    stage: &str,
+    archive: bool,
+) -> ApiResult<ModelVersion> {
+    let stage = canonical_stage(stage)?;
+    if archive && !matches!(stage, "Staging" | "Production") {
+        return Err(ApiError::invalid(format!(
+            "Model version transition cannot archive existing model versions because '{stage}' is not an Active stage. \
+             Valid stages are Staging and Production."
+        )));
+    }
+    touch_version!(st, name, version, |conn, row, now| {
+        if archive {
+            diesel::update(
+                mv::table.filter(
+                    mv::name
+                        .eq(name)
+                        .and(mv::current_stage.eq(stage))
+                        .and(mv::mv_id.ne(row.mv_id)),
+                ),
+            )
+            .set((
+                mv::current_stage.eq("Archived"),
+                mv::last_updated_time.eq(now),
+            ))
+            .execute(conn)?;
+        }
+        diesel::update(mv::table.find(row.mv_id))
+            .set(mv::current_stage.eq(stage))
+            .execute(conn)?
+    })?;
+    get(st, name, version)
+}
+
+/// Soft delete: the number stays taken, aliases go, source and run are redacted.
+pub fn delete(st: &AppState, name: &str, version: i64) -> ApiResult<()> {
+    touch_version!(st, name, version, |conn, row, now| {
+        diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::version.eq(version))))
+            .execute(conn)?;
+        diesel::update(mv::table.find(row.mv_id))
+            .set((
+                mv::current_stage.eq(rr::DELETED_STAGE),
+                mv::source.eq("REDACTED-SOURCE-PATH"),
+                mv::run_id.eq("REDACTED-RUN-ID"),
+                mv::run_link.eq("REDACTED-RUN-LINK"),
+                mv::storage_location.eq(None::<String>),
+            ))
+            .execute(conn)?
+    })
+}
+
+pub fn set_tag(
+    st: &AppState,
+    name: &str,
+    version: i64,
+    key: &Option<String>,
+    value: &Option<String>,
+) -> ApiResult<()> {
+    let (key, value) = tag_pair(key, value)?;
+    db_write!(st.db, |conn| {
+        let row = mv_row!(conn, name, version)?;
+        let tag = ModelVersionTagRow {
+            mv_id: row.mv_id,
+            key,
+            value: value.clone(),
+        };
+        diesel::insert_into(mvt::table)
+            .values(&tag)
+            .on_conflict((mvt::mv_id, mvt::key))
+            .do_update()
+            .set(mvt::value.eq(&value))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn delete_tag(st: &AppState, name: &str, version: i64, key: &str) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        let row = mv_row!(conn, name, version)?;
+        diesel::delete(mvt::table.filter(mvt::mv_id.eq(row.mv_id).and(mvt::key.eq(key))))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Where the version's files are: the storage location when the source named a model, else the source.
+pub fn download_uri(st: &AppState, name: &str, version: i64) -> ApiResult<String> {
+    let row = db_read!(st.db, |conn| mv_row!(conn, name, version)?);
+    Ok(row.storage_location.or(row.source).unwrap_or_default())
+}
+
+pub fn search(
+    st: &AppState,
+    req: &SearchRegistry,
+) -> ApiResult<(Vec<ModelVersion>, Option<String>)> {
+    let exclude = " AND NOT EXISTS (SELECT 1 FROM model_version_tags p JOIN model_versions pv ON pv.mv_id = p.mv_id \
+                   WHERE pv.name = model_versions.name AND p.value = 'true' AND p.key = ";
+    let (buf, max, offset) = registry_query(
+        st,
+        &crate::search::targets::MODEL_VERSIONS,
+        req,
+        exclude,
+        (200_000, 200_000),
+    )?;
+    let (rows, next, (tags, _)) = db_read!(st.db, |conn| {
+        let mut rows: Vec<ModelVersionRow> = load_dynamic!(conn, ModelVersionRow, buf)?;
+        let next = page(&mut rows, max, offset);
+        let extras = mv_extras!(conn, rows);
+        (rows, next, extras)
+    });
+    Ok((versions_to_wire(rows, tags, &[], false), next))
+}

@@ -1,0 +1,369 @@
+//! Registered models (§3.5, §7.3): create, get, rename (versions and aliases follow through the foreign
+//! keys), update, hard delete, tags, aliases, latest versions, and the registry searches with MLflow's
+//! prompt exclusion, built by the shared search builder.
+
+use diesel::prelude::*;
+
+use super::registry_read::{
+    self as rr, canonical_stage, models_to_wire, parse_version, versions_to_wire,
+};
+use super::validation as v;
+use super::{now_ms, AppState};
+use crate::db::models::{AliasRow, ModelVersionRow, RegisteredModelRow, RegisteredModelTagRow};
+use crate::db::schema::{
+    model_versions as mv, registered_model_aliases as ra, registered_model_tags as rmt,
+    registered_models as rm,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::search::{self, parse, Bind, SqlBuf, Target};
+use crate::types::registry::{ModelVersion, RegisteredModel};
+use crate::types::registry_requests::{CreateRegisteredModel, SearchRegistry};
+use crate::types::requests::{required, KeyValueIn};
+use crate::{db_read, db_write, load_dynamic, mv_extras, rm_extras, rm_row};
+
+pub const IS_PROMPT: &str = "mlflow.prompt.is_prompt";
+pub const MAX_TAG_VALUE: usize = 100_000;
+
+/// Registry tag keys are checked like run tags; values may be long (prompt templates).
+pub fn tag_pair(key: &Option<String>, value: &Option<String>) -> ApiResult<(String, String)> {
+    let key = required(key, "key")?;
+    v::validate_key("tag", key)?;
+    let value = value.clone().unwrap_or_default();
+    if value.chars().count() > MAX_TAG_VALUE {
+        return Err(ApiError::invalid(format!(
+            "'value' exceeds the maximum length of {MAX_TAG_VALUE} characters"
+        )));
+    }
+    Ok((key.to_string(), value))
+}
+
+pub fn tag_pairs(tags: &[KeyValueIn]) -> ApiResult<Vec<(String, String)>> {
+    tags.iter().map(|t| tag_pair(&t.key, &t.value)).collect()
+}
+
+pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<RegisteredModel> {
+    let name = required(&req.name, "name")?.to_string();
+    let tags = tag_pairs(&req.tags)?;
+    let now = now_ms();
+    db_write!(st.db, |conn| {
+        if rm::table.find(&name).count().get_result::<i64>(conn)? > 0 {
+            return Err(ApiError::already_exists(format!(
+                "Registered Model (name={name}) already exists."
+            )));
+        }
+        let row = RegisteredModelRow {
+            name: name.clone(),
+            creation_time: now,
+            last_updated_time: now,
+            description: req.description.clone(),
+            user_id: None,
+        };
+        diesel::insert_into(rm::table).values(&row).execute(conn)?;
+        let rows: Vec<RegisteredModelTagRow> = tags
+            .iter()
+            .map(|(k, val)| RegisteredModelTagRow {
+                name: name.clone(),
+                key: k.clone(),
+                value: val.clone(),
+            })
+            .collect();
+        diesel::insert_into(rmt::table)
+            .values(&rows)
+            .execute(conn)?;
+        Ok(())
+    })?;
+    tracing::info!(model.name = %name, "registered model created");
+    get(st, &name)
+}
+
+pub fn get(st: &AppState, name: &str) -> ApiResult<RegisteredModel> {
+    let (row, extras) = db_read!(st.db, |conn| {
+        let row = rm_row!(conn, name)?;
+        let extras = rm_extras!(conn, &[name.to_string()]);
+        (row, extras)
+    });
+    Ok(models_to_wire(vec![row], extras).remove(0))
+}
+
+pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<RegisteredModel> {
+    let now = now_ms();
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        if name != new_name && rm::table.find(new_name).count().get_result::<i64>(conn)? > 0 {
+            return Err(ApiError::already_exists(format!(
+                "Registered Model (name={new_name}) already exists."
+            )));
+        }
+        diesel::update(rm::table.find(name))
+            .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    get(st, new_name)
+}
+
+pub fn update(st: &AppState, name: &str, description: Option<&str>) -> ApiResult<RegisteredModel> {
+    let now = now_ms();
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        diesel::update(rm::table.find(name))
+            .set((
+                rm::description.eq(description),
+                rm::last_updated_time.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    get(st, name)
+}
+
+/// Hard delete; versions, their tags and the aliases go with it (foreign keys cascade).
+pub fn delete(st: &AppState, name: &str) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        diesel::delete(rm::table.find(name)).execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn set_tag(
+    st: &AppState,
+    name: &str,
+    key: &Option<String>,
+    value: &Option<String>,
+) -> ApiResult<()> {
+    let (key, value) = tag_pair(key, value)?;
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        let row = RegisteredModelTagRow {
+            name: name.to_string(),
+            key,
+            value: value.clone(),
+        };
+        diesel::insert_into(rmt::table)
+            .values(&row)
+            .on_conflict((rmt::name, rmt::key))
+            .do_update()
+            .set(rmt::value.eq(&value))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// A missing tag is not an error (as MLflow's store).
+pub fn delete_tag(st: &AppState, name: &str, key: &str) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        diesel::delete(rmt::table.filter(rmt::name.eq(name).and(rmt::key.eq(key))))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// MLflow's alias rules: word characters and dashes, at most 255, `latest` and `v<n>` reserved.
+fn validate_alias(alias: &str) -> ApiResult<()> {
+    if !alias
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ApiError::invalid(format!(
+            "Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-)."
+        )));
+    }
+    if alias.chars().count() > 255 {
+        return Err(ApiError::invalid(
+            "Alias name exceeds the maximum length of 255 characters",
+        ));
+    }
+    if alias.eq_ignore_ascii_case("latest") {
+        return Err(ApiError::invalid(
+            "'latest' alias name (case insensitive) is reserved.",
+        ));
+    }
+    let lower = alias.to_ascii_lowercase();
+    if lower.len() > 1 && lower.starts_with('v') && lower[1..].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(format!(
+            "Version alias name '{alias}' is reserved."
+        )));
+    }
+    Ok(())
+}
+
+pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) -> ApiResult<()> {
+    validate_alias(alias)?;
+    let version = parse_version(version)?;
+    let now = now_ms();
+    db_write!(st.db, |conn| {
+        crate::mv_row!(conn, name, version)?;
+        let row = AliasRow {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            version,
+        };
+        diesel::insert_into(ra::table)
+            .values(&row)
+            .on_conflict((ra::name, ra::alias))
+            .do_update()
+            .set(ra::version.eq(version))
+            .execute(conn)?;
+        diesel::update(rm::table.find(name))
+            .set(rm::last_updated_time.eq(now))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// A missing alias is ignored.
+pub fn delete_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::alias.eq(alias))))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The version an alias points at; `latest` is the highest live version, `v<n>` version n. An unknown
+/// alias is a 400, as in MLflow.
+pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVersion> {
+    let lower = alias.to_ascii_lowercase();
+    let (row, extras) = db_read!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        let version: Option<i64> = if lower == "latest" {
+            mv::table
+                .filter(
+                    mv::name
+                        .eq(name)
+                        .and(mv::current_stage.ne(rr::DELETED_STAGE)),
+                )
+                .select(diesel::dsl::max(mv::version))
+                .first(conn)?
+        } else if let Some(n) = lower.strip_prefix('v').and_then(|n| n.parse::<i64>().ok()) {
+            Some(n)
+        } else {
+            ra::table
+                .find((name, alias))
+                .select(ra::version)
+                .first(conn)
+                .optional()?
+        };
+        let version = version.ok_or_else(|| {
+            ApiError::invalid(format!("Registered model alias {alias} not found."))
+        })?;
+        let row = crate::mv_row!(conn, name, version)?;
+        let extras = mv_extras!(conn, [&row]);
+        (row, extras)
+    });
+    let (tags, aliases) = extras;
+    Ok(versions_to_wire(vec![row], tags, &aliases, true).remove(0))
+}
+
+/// `get-latest-versions`: the highest version per stage, or only for the given stages.
+pub fn latest_versions(
+    st: &AppState,
+    name: &str,
+    stages: &[String],
+) -> ApiResult<Vec<ModelVersion>> {
+    let wanted = stages
+        .iter()
+        .map(|s| canonical_stage(s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let (rows, extras) = db_read!(st.db, |conn| {
+        rm_row!(conn, name)?;
+        let all: Vec<ModelVersionRow> = mv::table
+            .filter(
+                mv::name
+                    .eq(name)
+                    .and(mv::current_stage.ne(rr::DELETED_STAGE)),
+            )
+            .load(conn)?;
+        let rows: Vec<ModelVersionRow> = rr::latest_per_stage(all)
+            .into_iter()
+            .filter(|r| wanted.is_empty() || wanted.contains(&r.current_stage.as_str()))
+            .collect();
+        let extras = mv_extras!(conn, rows);
+        (rows, extras)
+    });
+    let (tags, aliases) = extras;
+    Ok(versions_to_wire(rows, tags, &aliases, true))
+}
+
+/// Filter, prompt exclusion, order and page of a registry search, as SQL selecting `t.table.*`.
+/// Unless the filter asks for prompts (`tags.mlflow.prompt.is_prompt = 'true'` or `!= 'false'`), rows
+/// of models tagged as prompts are excluded and other conditions on that tag are dropped.
+pub fn registry_query(
+    st: &AppState,
+    t: &Target,
+    req: &SearchRegistry,
+    exclude_prompts: &str,
+    (default_max, max_max): (i64, i64),
+) -> ApiResult<(SqlBuf, i64, i64)> {
+    let max = v::search_max_results(req.max_results, default_max, max_max)?;
+    let offset = search::decode_page_token(req.page_token.as_deref())?;
+    let mut filter = parse::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let is_tag = |c: &parse::Comparison| {
+        matches!(c.prefix.as_deref(), Some("tag" | "tags")) && c.key == IS_PROMPT
+    };
+    let asks_prompts = filter.iter().any(|c| {
+        is_tag(c)
+            && matches!((&c.op, &c.value), (parse::Op::Eq, parse::Value::Str(s)) if s.eq_ignore_ascii_case("true"))
+            || is_tag(c)
+                && matches!((&c.op, &c.value), (parse::Op::Ne, parse::Value::Str(s)) if s.eq_ignore_ascii_case("false"))
+    });
+    if !asks_prompts {
+        filter.retain(|c| !is_tag(c));
+    }
+    let order = req
+        .order_by
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| parse::parse_order_by(o))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut buf = SqlBuf::new(st.db.dialect);
+    buf.push(&format!("SELECT {0}.* FROM {0} WHERE 1 = 1", t.table));
+    if t.table == "model_versions" {
+        buf.push(" AND model_versions.current_stage <> ")
+            .bind(Bind::Text(rr::DELETED_STAGE.into()));
+    }
+    if !asks_prompts {
+        buf.push(exclude_prompts);
+        buf.bind(Bind::Text(IS_PROMPT.into())).push(")");
+    }
+    search::sql::push_where(&mut buf, t, &filter)?;
+    search::sql::push_order_by(&mut buf, t, &order)?;
+    buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
+    Ok((buf, max, offset))
+}
+
+/// The next page token, after trimming the one look-ahead row.
+pub fn page<T>(rows: &mut Vec<T>, max: i64, offset: i64) -> Option<String> {
+    if rows.len() as i64 > max {
+        rows.truncate(max as usize);
+        Some(search::encode_page_token(offset + max))
+    } else {
+        None
+    }
+}
+
+pub fn search(
+    st: &AppState,
+    req: &SearchRegistry,
+) -> ApiResult<(Vec<RegisteredModel>, Option<String>)> {
+    let exclude = " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = registered_models.name \
+                   AND p.value = 'true' AND p.key = ";
+    let (buf, max, offset) = registry_query(
+        st,
+        &search::targets::REGISTERED_MODELS,
+        req,
+        exclude,
+        (100, 1000),
+    )?;
+    let (rows, next, extras) = db_read!(st.db, |conn| {
+        let mut rows: Vec<RegisteredModelRow> = load_dynamic!(conn, RegisteredModelRow, buf)?;
+        let next = page(&mut rows, max, offset);
+        let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        let extras = rm_extras!(conn, &names);
+        (rows, next, extras)
+    });
+    Ok((models_to_wire(rows, extras), next))
+}
