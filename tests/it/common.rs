@@ -151,6 +151,20 @@ where
         self.send(req).await
     }
 
+    /// Any method with a JSON body on `/api/2.0/mlflow/<path>` (PATCH and DELETE routes take bodies).
+    pub async fn call(
+        &self,
+        method: actix_web::http::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let req = test::TestRequest::default()
+            .method(method)
+            .uri(&format!("/api/2.0/mlflow/{path}"))
+            .set_json(body);
+        self.send(req).await
+    }
+
     pub async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
         self.send(test::TestRequest::get().uri(&format!("/api/2.0/mlflow/{path_and_query}")))
             .await

@@ -6,6 +6,8 @@ mod common;
 mod experiments;
 mod metrics;
 mod openapi;
+mod registry;
+mod registry_versions;
 mod runs;
 mod search;
 mod wire;
