@@ -54,8 +54,12 @@ def server_url():
     args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"]
     if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
         args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
+    # Webhook tests deliver to a receiver on 127.0.0.1 over plain HTTP, which the defaults refuse (SSRF).
+    env = dict(os.environ, MLFLOW_WEBHOOK_ALLOWED_SCHEMES="http,https", MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS="true",
+               MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY="compat-test-key")
     proc = subprocess.Popen(
         args,
+        env=env,
         cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -31,6 +31,8 @@ use crate::api;
         api::model_versions::create, api::model_versions::get, api::model_versions::update, api::model_versions::delete,
         api::model_versions::transition, api::model_versions::set_tag, api::model_versions::delete_tag,
         api::model_versions::download_uri, api::model_versions::search_get,
+        api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
+        api::webhooks::test,
     ),
     tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"))
 )]

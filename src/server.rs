@@ -25,8 +25,13 @@ pub async fn build_state(config: ServerConfig) -> Result<AppState, String> {
     } else {
         None
     };
-    let state = AppState::new(db, config, artifacts);
+    let (hooks, events) = crate::service::webhooks::Hooks::new();
+    let state = AppState::new(db, config, artifacts, hooks);
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
+    tokio::spawn(crate::service::webhooks::dispatch(
+        std::sync::Arc::new(state.clone()),
+        events,
+    ));
     Ok(state)
 }
 

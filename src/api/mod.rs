@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod model_versions;
 pub mod registered_models;
 pub mod runs;
+pub mod webhooks;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -89,7 +90,8 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(logged_models::routes)
         .configure(registered_models::routes)
-        .configure(model_versions::routes);
+        .configure(model_versions::routes)
+        .configure(webhooks::routes);
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.

@@ -39,6 +39,8 @@ pub mod run_io;
 pub mod run_writes;
 pub mod runs;
 pub mod validation;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -54,16 +56,24 @@ pub struct AppState {
     pub artifact_root: Arc<str>,
     /// The proxied artifact store; `None` with `--no-serve-artifacts`.
     pub artifacts: Option<Arc<Store>>,
+    /// Webhook secrets and event delivery.
+    pub hooks: Arc<webhooks::Hooks>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: ServerConfig, artifacts: Option<Store>) -> AppState {
+    pub fn new(
+        db: Db,
+        config: ServerConfig,
+        artifacts: Option<Store>,
+        hooks: webhooks::Hooks,
+    ) -> AppState {
         let artifact_root: Arc<str> = config.artifact_root().into();
         AppState {
             db,
             config: Arc::new(config),
             artifact_root,
             artifacts: artifacts.map(Arc::new),
+            hooks: Arc::new(hooks),
         }
     }
 }

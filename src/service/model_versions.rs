@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::registered_models::{page, registry_query, tag_pair, tag_pairs, IS_PROMPT};
 use super::registry_read::{self as rr, canonical_stage, parse_version, versions_to_wire};
-use super::{now_ms, AppState};
+use super::{now_ms, webhooks, AppState};
 use crate::db::models::{
     LoggedModelRow, ModelKvRow, ModelVersionRow, ModelVersionTagRow, NewModelVersion, RunRow,
 };
@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::types::registry::ModelVersion;
 use crate::types::registry_requests::{CreateModelVersion, SearchRegistry};
 use crate::types::requests::required;
-use crate::{db_read, db_write, load_dynamic, mv_extras, mv_row, rm_row};
+use crate::{db_read, db_write, is_prompt_model, load_dynamic, mv_extras, mv_row, rm_row};
 
 const PROMPT_SOURCES: &[&str] = &["dummy-source", "prompt-template"];
 
@@ -189,8 +189,9 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
     let run_id = req.run_id.as_deref().filter(|r| !r.is_empty());
     let model_id = req.model_id.as_deref().filter(|m| !m.is_empty());
     let now = now_ms();
-    let version = db_write!(st.db, |conn| {
+    let (version, prompt) = db_write!(st.db, |conn| {
         rm_row!(conn, name.as_str())?;
+        let prompt = is_prompt || is_prompt_model!(conn, name.as_str());
         let resolved = if is_prompt {
             Resolved::default()
         } else {
@@ -264,10 +265,29 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 .set(lmt::value.eq(&value))
                 .execute(conn)?;
         }
-        Ok(version)
+        Ok((version, prompt))
     })?;
     tracing::info!(model.name = %name, model.version = version, "model version created");
-    get(st, &name, version)
+    let created = get(st, &name, version)?;
+    let tag_obj = rr::tag_object(&tags);
+    let data = if prompt {
+        let template = tags
+            .iter()
+            .find(|(k, _)| k == "mlflow.prompt.text")
+            .map(|(_, v)| v.clone());
+        serde_json::json!({"name": name, "version": created.version, "template": template, "tags": tag_obj,
+                           "description": req.description})
+    } else {
+        serde_json::json!({"name": name, "version": created.version, "source": source, "run_id": created.run_id,
+                           "tags": tag_obj, "description": req.description})
+    };
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "MODEL_VERSION", "PROMPT_VERSION"),
+        "CREATED",
+        data,
+    );
+    Ok(created)
 }
 
 pub fn get(st: &AppState, name: &str, version: i64) -> ApiResult<ModelVersion> {
@@ -375,11 +395,11 @@ pub fn set_tag(
     value: &Option<String>,
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         let row = mv_row!(conn, name, version)?;
         let tag = ModelVersionTagRow {
             mv_id: row.mv_id,
-            key,
+            key: key.clone(),
             value: value.clone(),
         };
         diesel::insert_into(mvt::table)
@@ -388,17 +408,33 @@ pub fn set_tag(
             .do_update()
             .set(mvt::value.eq(&value))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(is_prompt_model!(conn, name))
+    })?;
+    let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key, "value": value});
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "MODEL_VERSION_TAG", "PROMPT_VERSION_TAG"),
+        "SET",
+        data,
+    );
+    Ok(())
 }
 
 pub fn delete_tag(st: &AppState, name: &str, version: i64, key: &str) -> ApiResult<()> {
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         let row = mv_row!(conn, name, version)?;
         diesel::delete(mvt::table.filter(mvt::mv_id.eq(row.mv_id).and(mvt::key.eq(key))))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(is_prompt_model!(conn, name))
+    })?;
+    let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key});
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "MODEL_VERSION_TAG", "PROMPT_VERSION_TAG"),
+        "DELETED",
+        data,
+    );
+    Ok(())
 }
 
 /// Where the version's files are: the storage location when the source named a model, else the source.

@@ -8,7 +8,7 @@ use super::registry_read::{
     self as rr, canonical_stage, models_to_wire, parse_version, versions_to_wire,
 };
 use super::validation as v;
-use super::{now_ms, AppState};
+use super::{now_ms, webhooks, AppState};
 use crate::db::models::{AliasRow, ModelVersionRow, RegisteredModelRow, RegisteredModelTagRow};
 use crate::db::schema::{
     model_versions as mv, registered_model_aliases as ra, registered_model_tags as rmt,
@@ -19,7 +19,7 @@ use crate::search::{self, parse, Bind, SqlBuf, Target};
 use crate::types::registry::{ModelVersion, RegisteredModel};
 use crate::types::registry_requests::{CreateRegisteredModel, SearchRegistry};
 use crate::types::requests::{required, KeyValueIn};
-use crate::{db_read, db_write, load_dynamic, mv_extras, rm_extras, rm_row};
+use crate::{db_read, db_write, is_prompt_model, load_dynamic, mv_extras, rm_extras, rm_row};
 
 pub const IS_PROMPT: &str = "mlflow.prompt.is_prompt";
 pub const MAX_TAG_VALUE: usize = 100_000;
@@ -73,6 +73,16 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
         Ok(())
     })?;
     tracing::info!(model.name = %name, "registered model created");
+    let prompt = tags
+        .iter()
+        .any(|(k, v)| k == IS_PROMPT && v.eq_ignore_ascii_case("true"));
+    let data = serde_json::json!({"name": name, "tags": rr::tag_object(&tags), "description": req.description});
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "REGISTERED_MODEL", "PROMPT"),
+        "CREATED",
+        data,
+    );
     get(st, &name)
 }
 
@@ -133,11 +143,11 @@ pub fn set_tag(
     value: &Option<String>,
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         let row = RegisteredModelTagRow {
             name: name.to_string(),
-            key,
+            key: key.clone(),
             value: value.clone(),
         };
         diesel::insert_into(rmt::table)
@@ -146,18 +156,37 @@ pub fn set_tag(
             .do_update()
             .set(rmt::value.eq(&value))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(is_prompt_model!(conn, name))
+    })?;
+    if prompt {
+        webhooks::fire(
+            st,
+            "PROMPT_TAG",
+            "SET",
+            serde_json::json!({"name": name, "key": key, "value": value}),
+        );
+    }
+    Ok(())
 }
 
 /// A missing tag is not an error (as MLflow's store).
 pub fn delete_tag(st: &AppState, name: &str, key: &str) -> ApiResult<()> {
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
+        let prompt = is_prompt_model!(conn, name);
         diesel::delete(rmt::table.filter(rmt::name.eq(name).and(rmt::key.eq(key))))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(prompt)
+    })?;
+    if prompt {
+        webhooks::fire(
+            st,
+            "PROMPT_TAG",
+            "DELETED",
+            serde_json::json!({"name": name, "key": key}),
+        );
+    }
+    Ok(())
 }
 
 /// MLflow's alias rules: word characters and dashes, at most 255, `latest` and `v<n>` reserved.
@@ -193,7 +222,7 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
     validate_alias(alias)?;
     let version = parse_version(version)?;
     let now = now_ms();
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         crate::mv_row!(conn, name, version)?;
         let row = AliasRow {
             name: name.to_string(),
@@ -209,18 +238,34 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
         diesel::update(rm::table.find(name))
             .set(rm::last_updated_time.eq(now))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(is_prompt_model!(conn, name))
+    })?;
+    let data = serde_json::json!({"name": name, "alias": alias, "version": version.to_string()});
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "MODEL_VERSION_ALIAS", "PROMPT_ALIAS"),
+        "CREATED",
+        data,
+    );
+    Ok(())
 }
 
 /// A missing alias is ignored.
 pub fn delete_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<()> {
-    db_write!(st.db, |conn| {
+    let prompt = db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::alias.eq(alias))))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok(is_prompt_model!(conn, name))
+    })?;
+    let data = serde_json::json!({"name": name, "alias": alias});
+    webhooks::fire(
+        st,
+        rr::entity(prompt, "MODEL_VERSION_ALIAS", "PROMPT_ALIAS"),
+        "DELETED",
+        data,
+    );
+    Ok(())
 }
 
 /// The version an alias points at; `latest` is the highest live version, `v<n>` version n. An unknown

@@ -75,6 +75,39 @@ macro_rules! mv_row {
     }};
 }
 
+/// Whether the registered model `$name` is a prompt (tag `mlflow.prompt.is_prompt=true`).
+#[macro_export]
+macro_rules! is_prompt_model {
+    ($conn:expr, $name:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::registered_model_tags as rmt;
+        let v: Option<String> = rmt::table
+            .find(($name, $crate::service::registered_models::IS_PROMPT))
+            .select(rmt::value)
+            .first($conn)
+            .optional()?;
+        v.is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }};
+}
+
+/// The webhook entity for a model or prompt event.
+pub fn entity(prompt: bool, model: &'static str, prompt_entity: &'static str) -> &'static str {
+    if prompt {
+        prompt_entity
+    } else {
+        model
+    }
+}
+
+/// Tags as the `{key: value}` object webhook payloads carry.
+pub fn tag_object(tags: &[(String, String)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        tags.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
 /// Tags and aliases of the given version rows: `(tags, aliases)`.
 #[macro_export]
 macro_rules! mv_extras {

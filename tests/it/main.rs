@@ -10,4 +10,5 @@ mod registry;
 mod registry_versions;
 mod runs;
 mod search;
+mod webhooks;
 mod wire;

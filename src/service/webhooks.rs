@@ -1,0 +1,394 @@
+//! Model-registry webhooks (§10): create, list, get, update, delete and test, the events the registry
+//! fires, and the dispatcher that turns an event into deliveries to the active webhooks subscribed to it.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+
+use super::validation as v;
+use super::webhook_delivery::{self as wd, Event, Outcome, Sealer, Target};
+use super::{now_ms, AppState};
+use crate::db::models::{WebhookEventRow, WebhookRow};
+use crate::db::schema::{webhook_events as we, webhooks as wh};
+use crate::error::{ApiError, ApiResult};
+use crate::search;
+use crate::types::registry::{Webhook, WebhookEvent};
+use crate::types::registry_requests::{CreateWebhook, UpdateWebhook};
+use crate::types::requests::required;
+use crate::{db_read, db_write};
+
+/// Valid `(entity, action)` pairs, as MLflow 3.17.
+const EVENTS: &[(&str, &[&str])] = &[
+    ("REGISTERED_MODEL", &["CREATED"]),
+    ("MODEL_VERSION", &["CREATED"]),
+    ("MODEL_VERSION_TAG", &["SET", "DELETED"]),
+    ("MODEL_VERSION_ALIAS", &["CREATED", "DELETED"]),
+    ("PROMPT", &["CREATED"]),
+    ("PROMPT_VERSION", &["CREATED"]),
+    ("PROMPT_TAG", &["SET", "DELETED"]),
+    ("PROMPT_VERSION_TAG", &["SET", "DELETED"]),
+    ("PROMPT_ALIAS", &["CREATED", "DELETED"]),
+    ("BUDGET_POLICY", &["EXCEEDED"]),
+];
+
+/// Webhook state shared by the app: the secret sealer, the delivery client and the event channel.
+pub struct Hooks {
+    pub sealer: Sealer,
+    pub http: reqwest::Client,
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
+
+impl Hooks {
+    pub fn new() -> (Hooks, EventReceiver) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (
+            Hooks {
+                sealer: Sealer::from_env(),
+                http: wd::client(),
+                tx,
+            },
+            rx,
+        )
+    }
+}
+
+/// Queue an event (after its change is committed); delivery happens in the background.
+pub fn fire(st: &AppState, entity: &'static str, action: &'static str, data: serde_json::Value) {
+    let _ = st.hooks.tx.send(Event {
+        entity,
+        action,
+        data,
+    });
+}
+
+/// The dispatcher: for each event, the active webhooks subscribed to it, each delivered in its own task.
+pub async fn dispatch(st: Arc<AppState>, mut rx: EventReceiver) {
+    let retries = std::env::var("MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    while let Some(event) = rx.recv().await {
+        let (state, e) = (st.clone(), event.clone());
+        let targets = tokio::task::spawn_blocking(move || targets_for(&state, &e)).await;
+        let targets = match targets {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                tracing::warn!("webhook lookup failed: {}", e.message);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("webhook lookup failed: {e}");
+                continue;
+            }
+        };
+        for target in targets {
+            let (http, event) = (st.hooks.http.clone(), event.clone());
+            tokio::spawn(async move {
+                let out = wd::deliver(&http, &target, &event, retries).await;
+                match (out.status, out.error) {
+                    (Some(s), _) if (200..300).contains(&s) => {
+                        tracing::debug!(url = %target.url, status = s, "webhook delivered")
+                    }
+                    (s, e) => {
+                        tracing::warn!(url = %target.url, status = ?s, error = ?e, "webhook delivery failed")
+                    }
+                }
+            });
+        }
+    }
+}
+
+fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
+    let rows: Vec<WebhookRow> = db_read!(st.db, |conn| wh::table
+        .filter(wh::status.eq("ACTIVE"))
+        .filter(diesel::dsl::exists(
+            we::table.filter(
+                we::webhook_id
+                    .eq(wh::webhook_id)
+                    .and(we::entity.eq(e.entity))
+                    .and(we::action.eq(e.action))
+            ),
+        ))
+        .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .map(|r| Target {
+            secret: r.secret.as_deref().and_then(|s| st.hooks.sealer.open(s)),
+            url: r.url,
+        })
+        .collect())
+}
+
+fn parse_event(e: &WebhookEvent) -> ApiResult<(&'static str, &'static str)> {
+    let entity = e.entity.trim().to_ascii_uppercase();
+    let action = e.action.trim().to_ascii_uppercase();
+    let (name, actions) = EVENTS
+        .iter()
+        .find(|(n, _)| *n == entity)
+        .ok_or_else(|| ApiError::invalid(format!("Invalid webhook entity '{}'", e.entity)))?;
+    let action = actions.iter().find(|a| **a == action).ok_or_else(|| {
+        let valid: Vec<String> = actions.iter().map(|a| a.to_ascii_lowercase()).collect();
+        ApiError::invalid(format!(
+            "Invalid action '{}' for entity '{}'. Valid actions are: {valid:?}",
+            e.action.to_ascii_lowercase(),
+            e.entity.to_ascii_lowercase()
+        ))
+    })?;
+    Ok((name, action))
+}
+
+fn parse_events(events: &[WebhookEvent]) -> ApiResult<Vec<(&'static str, &'static str)>> {
+    if events.is_empty() {
+        return Err(ApiError::missing("events"));
+    }
+    let mut out: Vec<(&str, &str)> = events.iter().map(parse_event).collect::<ApiResult<_>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn parse_status(s: Option<&str>) -> ApiResult<Option<&'static str>> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| v::parse_enum("status", s, &["ACTIVE", "DISABLED"], 0))
+        .transpose()
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Webhook with ID {id} not found"))
+}
+
+fn to_wire(r: WebhookRow, events: Vec<WebhookEventRow>) -> Webhook {
+    Webhook {
+        events: events
+            .into_iter()
+            .map(|e| WebhookEvent {
+                entity: e.entity,
+                action: e.action,
+            })
+            .collect(),
+        webhook_id: r.webhook_id,
+        name: r.name,
+        description: r.description,
+        url: r.url,
+        status: r.status,
+        creation_timestamp: r.creation_timestamp,
+        last_updated_timestamp: r.last_updated_timestamp,
+    }
+}
+
+fn event_rows(id: &str, events: &[(&str, &str)]) -> Vec<WebhookEventRow> {
+    events
+        .iter()
+        .map(|(e, a)| WebhookEventRow {
+            webhook_id: id.to_string(),
+            entity: e.to_string(),
+            action: a.to_string(),
+        })
+        .collect()
+}
+
+pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
+    let name = required(&req.name, "name")?.to_string();
+    let url = required(&req.url, "url")?.to_string();
+    let events = parse_events(&req.events)?;
+    let status = parse_status(req.status.as_deref())?.unwrap_or("ACTIVE");
+    wd::check_url(&url)?;
+    let secret = req
+        .secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| st.hooks.sealer.seal(s))
+        .transpose()?;
+    let now = now_ms();
+    let row = WebhookRow {
+        webhook_id: uuid::Uuid::new_v4().to_string(),
+        name,
+        description: req.description.clone(),
+        url,
+        status: status.into(),
+        secret,
+        creation_timestamp: now,
+        last_updated_timestamp: now,
+    };
+    let id = row.webhook_id.clone();
+    db_write!(st.db, |conn| {
+        diesel::insert_into(wh::table).values(&row).execute(conn)?;
+        diesel::insert_into(we::table)
+            .values(&event_rows(&row.webhook_id, &events))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    get(st, &id)
+}
+
+pub fn get(st: &AppState, id: &str) -> ApiResult<Webhook> {
+    let (row, events) = db_read!(st.db, |conn| {
+        let row: Option<WebhookRow> = wh::table.find(id).first(conn).optional()?;
+        let row = row.ok_or_else(|| not_found(id))?;
+        let events: Vec<WebhookEventRow> = we::table.filter(we::webhook_id.eq(id)).load(conn)?;
+        (row, events)
+    });
+    Ok(to_wire(row, events))
+}
+
+/// The URL and opened secret of a webhook (for `test`).
+pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)> {
+    let row: Option<WebhookRow> =
+        db_read!(st.db, |conn| wh::table.find(id).first(conn).optional()?);
+    let row = row.ok_or_else(|| not_found(id))?;
+    let hook = get(st, id)?;
+    Ok((
+        Target {
+            secret: row.secret.as_deref().and_then(|s| st.hooks.sealer.open(s)),
+            url: row.url,
+        },
+        hook.events,
+    ))
+}
+
+pub fn list(
+    st: &AppState,
+    max_results: Option<i64>,
+    page_token: Option<&str>,
+) -> ApiResult<(Vec<Webhook>, Option<String>)> {
+    let max = v::search_max_results(max_results, 100, 1000)?;
+    let offset = search::decode_page_token(page_token)?;
+    let (mut rows, events) = db_read!(st.db, |conn| {
+        let rows: Vec<WebhookRow> = wh::table
+            .order((wh::creation_timestamp, wh::webhook_id))
+            .limit(max + 1)
+            .offset(offset)
+            .load(conn)?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.webhook_id.as_str()).collect();
+        let events: Vec<WebhookEventRow> =
+            we::table.filter(we::webhook_id.eq_any(&ids)).load(conn)?;
+        (rows, events)
+    });
+    let next = super::registered_models::page(&mut rows, max, offset);
+    let hooks = rows
+        .into_iter()
+        .map(|r| {
+            let mine = events
+                .iter()
+                .filter(|e| e.webhook_id == r.webhook_id)
+                .cloned()
+                .collect();
+            to_wire(r, mine)
+        })
+        .collect();
+    Ok((hooks, next))
+}
+
+pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook> {
+    let events = req.events.as_deref().map(parse_events).transpose()?;
+    let status = parse_status(req.status.as_deref())?;
+    if let Some(url) = req.url.as_deref() {
+        wd::check_url(url)?;
+    }
+    let secret = req
+        .secret
+        .as_deref()
+        .map(|s| {
+            if s.is_empty() {
+                Ok(None)
+            } else {
+                st.hooks.sealer.seal(s).map(Some)
+            }
+        })
+        .transpose()?;
+    let now = now_ms();
+    db_write!(st.db, |conn| {
+        let row: Option<WebhookRow> = wh::table.find(id).first(conn).optional()?;
+        let mut row = row.ok_or_else(|| not_found(id))?;
+        if let Some(n) = req.name.as_deref().filter(|n| !n.is_empty()) {
+            row.name = n.to_string();
+        }
+        if let Some(d) = &req.description {
+            row.description = Some(d.clone());
+        }
+        if let Some(u) = &req.url {
+            row.url = u.clone();
+        }
+        if let Some(s) = status {
+            row.status = s.to_string();
+        }
+        if let Some(s) = secret {
+            row.secret = s;
+        }
+        diesel::update(wh::table.find(id))
+            .set((
+                wh::name.eq(&row.name),
+                wh::description.eq(&row.description),
+                wh::url.eq(&row.url),
+                wh::status.eq(&row.status),
+                wh::secret.eq(&row.secret),
+                wh::last_updated_timestamp.eq(now),
+            ))
+            .execute(conn)?;
+        if let Some(ev) = &events {
+            diesel::delete(we::table.filter(we::webhook_id.eq(id))).execute(conn)?;
+            diesel::insert_into(we::table)
+                .values(&event_rows(id, ev))
+                .execute(conn)?;
+        }
+        Ok(())
+    })?;
+    get(st, id)
+}
+
+pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        let n = diesel::delete(wh::table.find(id)).execute(conn)?;
+        if n == 0 {
+            return Err(not_found(id));
+        }
+        Ok(())
+    })
+}
+
+/// The event a `test` call sends, and example data shaped as that event's payload.
+pub fn test_event(events: &[WebhookEvent], requested: Option<&WebhookEvent>) -> ApiResult<Event> {
+    let (entity, action) = match requested {
+        Some(e) => parse_event(e)?,
+        None => parse_event(
+            events
+                .first()
+                .ok_or_else(|| ApiError::invalid("Webhook has no events"))?,
+        )?,
+    };
+    let tags = serde_json::json!({"example_key": "example_value"});
+    let data = match (entity, action) {
+        ("REGISTERED_MODEL" | "PROMPT", _) => {
+            serde_json::json!({"name": "example_model", "tags": tags, "description": "An example"})
+        }
+        ("MODEL_VERSION", _) => serde_json::json!({"name": "example_model", "version": "1",
+            "source": "models:/123", "run_id": "abcd1234abcd5678", "tags": tags, "description": "An example"}),
+        ("PROMPT_VERSION", _) => serde_json::json!({"name": "example_prompt", "version": "1",
+            "template": "Hello {{name}}!", "tags": tags, "description": "An example"}),
+        ("MODEL_VERSION_ALIAS" | "PROMPT_ALIAS", "CREATED") => {
+            serde_json::json!({"name": "example_model", "alias": "example_alias", "version": "1"})
+        }
+        ("MODEL_VERSION_ALIAS" | "PROMPT_ALIAS", _) => {
+            serde_json::json!({"name": "example_model", "alias": "example_alias"})
+        }
+        ("PROMPT_TAG", "SET") => {
+            serde_json::json!({"name": "example_prompt", "key": "example_key", "value": "example_value"})
+        }
+        ("PROMPT_TAG", _) => serde_json::json!({"name": "example_prompt", "key": "example_key"}),
+        (_, "SET") => {
+            serde_json::json!({"name": "example_model", "version": "1", "key": "example_key", "value": "example_value"})
+        }
+        _ => serde_json::json!({"name": "example_model", "version": "1", "key": "example_key"}),
+    };
+    Ok(Event {
+        entity,
+        action,
+        data,
+    })
+}
+
+pub fn outcome_ok(o: &Outcome) -> bool {
+    o.error.is_none() && o.status.is_some_and(|s| (200..300).contains(&s))
+}
