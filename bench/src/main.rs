@@ -8,6 +8,7 @@ mod procs;
 mod report;
 mod sections;
 mod setup;
+mod w6;
 mod w7;
 mod workloads;
 
@@ -48,6 +49,7 @@ async fn main() -> ExitCode {
             w5_points: 2000,
             w5_repeats: 1,
             w7_mib: 4,
+            w6_versions: 40,
         }
     } else {
         Sizes {
@@ -58,6 +60,7 @@ async fn main() -> ExitCode {
             w5_points: 100_000,
             w5_repeats: 2,
             w7_mib: 100,
+            w6_versions: 1000,
         }
     };
     let mut ctx = Ctx {

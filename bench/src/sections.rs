@@ -7,7 +7,7 @@ use crate::ctx::{durability, order, Ctx};
 use crate::procs::Kind;
 use crate::report::Row;
 use crate::workloads::{self, Measure};
-use crate::{load, w7};
+use crate::{load, w6, w7};
 
 pub async fn run_backend(
     ctx: &mut Ctx,
@@ -313,12 +313,67 @@ pub async fn run_backend(
         ab!(ctx, row, servers, |s| workloads::run_w3(s, &sz).await);
         rows.push(row);
     }
-    for (id, label) in [("W6", "create 1,000 model versions, search, resolve alias")] {
-        let mut row = Row::new(backend, id, label, "", true, "", "");
-        row.not_yet = true;
-        row.notes
-            .push("not yet: Harvester has no model registry".into());
+    if ctx.wants("W6") {
+        eprintln!(
+            "== {backend}: W6 create {} model versions, 4 clients",
+            sz.w6_versions
+        );
+        let mut row = Row::new(
+            backend,
+            "W6",
+            &format!("create {} model versions, 4 clients", sz.w6_versions),
+            "versions/s",
+            true,
+            "µs/version",
+            "≥10×",
+        );
+        ab!(ctx, row, servers, |s| w6::run_create(s, &sz).await);
         rows.push(row);
+        eprintln!(
+            "== {backend}: W6 seeding a model with {} versions",
+            sz.w6_versions
+        );
+        let names = (
+            w6::seed(&servers[0], &sz).await?,
+            w6::seed(&servers[1], &sz).await?,
+        );
+        let (a, b) = (
+            w6::check(&servers[0], &names.0).await?,
+            w6::check(&servers[1], &names.1).await?,
+        );
+        let w6_check = if a == b && !a.0.is_empty() {
+            "ok".to_string()
+        } else {
+            format!(
+                "answers differ: stock {} versions / alias v{}, harvester {} / v{}",
+                a.0.len(),
+                a.1,
+                b.0.len(),
+                b.1
+            )
+        };
+        for (search, label) in [
+            (true, "search versions (name + tag, by version, page 100)"),
+            (false, "resolve alias"),
+        ] {
+            eprintln!("== {backend}: W6 {label}");
+            let mut row = Row::new(
+                backend,
+                "W6",
+                &format!("{label}, 4 clients"),
+                "req/s",
+                true,
+                "µs/req",
+                "≥5×",
+            );
+            row.check = w6_check.clone();
+            let (n0, n1) = (names.0.clone(), names.1.clone());
+            ab!(ctx, row, servers, |s| {
+                let name = if s.url == servers[0].url { &n0 } else { &n1 };
+                w6::run_read(s, name, search, &sz).await
+            });
+            rows.push(row);
+        }
     }
     drop(servers);
     Ok(())

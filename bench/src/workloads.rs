@@ -20,6 +20,7 @@ pub struct Sizes {
     pub w5_points: usize,
     pub w5_repeats: usize,
     pub w7_mib: usize,
+    pub w6_versions: usize,
 }
 
 /// One measurement on one server.
