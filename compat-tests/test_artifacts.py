@@ -32,15 +32,17 @@ def test_log_and_download_files_and_folders(experiment_id, client, tmp_path):
         mlflow.log_dict({"k": [1, 2, 3]}, "config/params.json")
     rid = run.info.run_id
     root = run.info.artifact_uri
-    # `run_id` + a sub-path goes through `runs:/`, which also searches the run's logged models (the registry
-    # issue); until then sub-paths are listed and downloaded by artifact URI, the same proxy calls.
-
     top = sorted((f.path, f.is_dir) for f in client.list_artifacts(rid))
     assert top == [("config", True), ("notes", True), ("single.txt", False), ("tree", True), ("under", True)]
     nested = mlflow.artifacts.list_artifacts(artifact_uri=f"{root}/tree/nested")
     assert sorted(f.path for f in nested) == ["nested/b.csv", "nested/deeper"]
     sizes = {f.path: f.file_size for f in nested}
     assert sizes["nested/b.csv"] == len("x,y\n1,2\n")
+    # By run id and sub-path (`runs:/`, which also consults the run's logged models).
+    by_run = client.list_artifacts(rid, "tree/nested")
+    assert sorted(f.path for f in by_run) == ["tree/nested/b.csv", "tree/nested/deeper"]
+    sub = mlflow.artifacts.download_artifacts(run_id=rid, artifact_path="tree/nested", dst_path=str(tmp_path / "sub"))
+    assert _tree(sub) == _tree(src / "nested")
 
     got = mlflow.artifacts.download_artifacts(artifact_uri=f"{root}/tree", dst_path=str(tmp_path / "dl"))
     assert _tree(got) == _tree(src)

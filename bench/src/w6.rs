@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::load::{self, Req};
 use crate::procs::Server;
 use crate::setup::{get, post};
-use crate::workloads::{Measure, Sizes};
+use crate::workloads::{measure_loop, Measure, Sizes};
 
 const CLIENTS: usize = 4;
 
@@ -34,19 +34,6 @@ async fn model(c: &reqwest::Client, srv: &Server, name: &str) -> Result<(), Stri
     Ok(())
 }
 
-async fn measure(srv: &Server, clients: usize, max: usize, make: load::MakeReq) -> Measure {
-    let cpu0 = srv.cpu_seconds();
-    let st = load::closed_loop(&srv.url, clients, Duration::from_secs(900), max, make).await;
-    let cpu = srv.cpu_seconds() - cpu0;
-    Measure {
-        value: st.per_sec(),
-        p99_ms: st.pct(99.0),
-        cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6,
-        errors: st.errors,
-        note: String::new(),
-    }
-}
-
 /// Create `sz.w6_versions` versions over 4 models (one per client); value = versions/s.
 pub async fn run_create(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
     let c = load::client();
@@ -58,7 +45,7 @@ pub async fn run_create(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
     }
     let names = Arc::new(names);
     let make: load::MakeReq = Arc::new(move |id, seq| create_version(&names[id], seq));
-    Ok(measure(srv, CLIENTS, sz.w6_versions, make).await)
+    Ok(measure_loop(srv, CLIENTS, Duration::from_secs(900), sz.w6_versions, make).await)
 }
 
 /// One model with `sz.w6_versions` versions (every tenth tagged `quality=gold`) and the alias `champion` on
@@ -143,21 +130,12 @@ pub async fn run_read(
             alias_req(&name)
         }
     });
-    let cpu0 = srv.cpu_seconds();
-    let st = load::closed_loop(
-        &srv.url,
+    Ok(measure_loop(
+        srv,
         CLIENTS,
         Duration::from_secs_f64(sz.secs),
         usize::MAX,
         make,
     )
-    .await;
-    let cpu = srv.cpu_seconds() - cpu0;
-    Ok(Measure {
-        value: st.per_sec(),
-        p99_ms: st.pct(99.0),
-        cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6,
-        errors: st.errors,
-        note: String::new(),
-    })
+    .await)
 }

@@ -97,23 +97,34 @@ pub async fn run_w2(srv: &Server, clients: usize, sz: &Sizes) -> Result<Measure,
             json!({"run_id": runs[id], "key": "m", "value": seq, "timestamp": 1_700_000_000_000i64 + seq as i64, "step": seq}),
         )
     });
-    let cpu0 = srv.cpu_seconds();
-    let st = load::closed_loop(
-        &srv.url,
+    Ok(measure_loop(
+        srv,
         clients,
         Duration::from_secs_f64(sz.secs),
         usize::MAX,
         make,
     )
-    .await;
+    .await)
+}
+
+/// `clients` closed loops for `dur` or `max` requests; value = requests/s, with p99 and server CPU per request.
+pub async fn measure_loop(
+    srv: &Server,
+    clients: usize,
+    dur: Duration,
+    max: usize,
+    make: load::MakeReq,
+) -> Measure {
+    let cpu0 = srv.cpu_seconds();
+    let st = load::closed_loop(&srv.url, clients, dur, max, make).await;
     let cpu = srv.cpu_seconds() - cpu0;
-    Ok(Measure {
+    Measure {
         value: st.per_sec(),
         p99_ms: st.pct(99.0),
         cpu_per_unit: cpu / (st.ok.max(1) as f64) * 1e6,
         errors: st.errors,
         note: String::new(),
-    })
+    }
 }
 
 /// W3: 16 open-loop writers (log-batch of 20 metrics at 10 Hz each) and one reader searching every second.
