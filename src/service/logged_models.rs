@@ -345,7 +345,7 @@ pub fn search(
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
     let (rows, next, side) = db_read!(st.db, |conn| {
         let mut rows: Vec<LoggedModelRow> = load_dynamic!(conn, LoggedModelRow, buf)?;
-        let next = super::registered_models::page(&mut rows, max, offset);
+        let next = super::registry_search::page(&mut rows, max, offset);
         let ids: Vec<String> = rows.iter().map(|r| r.model_id.clone()).collect();
         let side = side_rows!(conn, &ids)?;
         (rows, next, side)

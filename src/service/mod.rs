@@ -34,11 +34,13 @@ pub mod model_versions;
 pub mod names;
 pub mod registered_models;
 pub mod registry_read;
+pub mod registry_search;
 pub mod run_data;
 pub mod run_io;
 pub mod run_writes;
 pub mod runs;
 pub mod validation;
+pub mod version_sources;
 pub mod webhook_delivery;
 pub mod webhooks;
 

@@ -4,173 +4,21 @@
 
 use diesel::prelude::*;
 
-use super::registered_models::{page, registry_query, tag_pair, tag_pairs, IS_PROMPT};
-use super::registry_read::{self as rr, canonical_stage, parse_version, versions_to_wire};
+use super::registered_models::{tag_pair, tag_pairs, IS_PROMPT};
+use super::registry_read::{self as rr, canonical_stage, versions_to_wire};
+use super::registry_search::{page, registry_query};
+use super::version_sources::{bad_source, check_traversal, Resolved, PROMPT_SOURCES};
 use super::{now_ms, webhooks, AppState};
-use crate::db::models::{
-    LoggedModelRow, ModelKvRow, ModelVersionRow, ModelVersionTagRow, NewModelVersion, RunRow,
-};
+use crate::db::models::{ModelKvRow, ModelVersionRow, ModelVersionTagRow, NewModelVersion};
 use crate::db::schema::{
-    logged_model_tags as lmt, logged_models as lm, model_version_tags as mvt, model_versions as mv,
-    registered_model_aliases as ra, registered_models as rm, runs,
+    logged_model_tags as lmt, model_version_tags as mvt, model_versions as mv,
+    registered_model_aliases as ra, registered_models as rm,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::types::registry::ModelVersion;
 use crate::types::registry_requests::{CreateModelVersion, SearchRegistry};
 use crate::types::requests::required;
 use crate::{db_read, db_write, is_prompt_model, load_dynamic, mv_extras, mv_row, rm_row};
-
-const PROMPT_SOURCES: &[&str] = &["dummy-source", "prompt-template"];
-
-fn bad_source(source: &str, why: &str) -> ApiError {
-    ApiError::invalid(format!("Invalid model version source: '{source}'. {why}"))
-}
-
-/// `..` segments and NUL bytes are refused in any source, decoded or not.
-fn check_traversal(source: &str) -> ApiResult<()> {
-    let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
-    for s in [source, decoded.as_ref()] {
-        if s.contains('\0') || s.split(['/', '\\']).any(|seg| seg == "..") {
-            return Err(bad_source(
-                source,
-                "Sources may not contain '..' path segments or NUL bytes.",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `under` and everything below it.
-fn is_under(path: &str, under: &str) -> bool {
-    let under = under.trim_end_matches('/');
-    path == under || path.starts_with(&format!("{under}/"))
-}
-
-/// What a validated source adds to the version: its storage location, the run, and the logged model.
-#[derive(Default)]
-struct Resolved {
-    storage_location: Option<String>,
-    run_id: Option<String>,
-    model: Option<LoggedModelRow>,
-}
-
-/// Validate the source against the run or logged model it names (§7.4); expands in `db_write!`.
-macro_rules! resolve_source {
-    ($conn:expr, $source:expr, $run_id:expr, $model_id:expr) => {{
-        let (source, run_id, model_id): (&str, Option<&str>, Option<&str>) =
-            ($source, $run_id, $model_id);
-        let mut out = Resolved {
-            run_id: run_id.map(str::to_string),
-            ..Resolved::default()
-        };
-        let find_model = |conn: &mut _, id: &str| -> ApiResult<LoggedModelRow> {
-            let r: Option<LoggedModelRow> = lm::table.find(id).first(conn).optional()?;
-            r.filter(|r| r.lifecycle_stage == "active")
-                .ok_or_else(|| super::logged_models::not_found(id))
-        };
-        if let Some(rest) = source.strip_prefix("models:/") {
-            let rest = rest.trim_end_matches('/');
-            if rest.starts_with("m-") && !rest.contains('/') {
-                if model_id.is_some_and(|m| m != rest) {
-                    return Err(bad_source(
-                        source,
-                        "The model ID in the source does not match model_id.",
-                    ));
-                }
-                let m = find_model($conn, rest)?;
-                out.storage_location = Some(m.artifact_location.clone());
-                if out.run_id.is_none() {
-                    out.run_id = m.source_run_id.clone();
-                }
-                out.model = Some(m);
-            } else {
-                let (name, version) = rest.rsplit_once('/').ok_or_else(|| {
-                    bad_source(
-                        source,
-                        "Expected models:/<name>/<version> or models:/<model_id>.",
-                    )
-                })?;
-                let version = parse_version(Some(version))?;
-                let target = mv_row!($conn, name, version)?;
-                if run_id.is_some() && target.run_id.as_deref() != run_id {
-                    return Err(bad_source(
-                        source,
-                        "The run_id does not match the referenced model version.",
-                    ));
-                }
-                if model_id.is_some() && target.model_id.as_deref() != model_id {
-                    return Err(bad_source(
-                        source,
-                        "The model_id does not match the referenced model version.",
-                    ));
-                }
-                out.storage_location = target.storage_location.clone().or(target.source.clone());
-                out.run_id = out.run_id.or(target.run_id.clone());
-            }
-        } else if let Some(id) = model_id {
-            let m = find_model($conn, id)?;
-            if source.starts_with("runs:/") {
-                return Err(bad_source(
-                    source,
-                    "A runs:/ source cannot be combined with model_id.",
-                ));
-            }
-            let local = !source.contains(":/");
-            if (source.starts_with("mlflow-artifacts:") || local)
-                && !is_under(source, &m.artifact_location)
-            {
-                return Err(bad_source(
-                    source,
-                    "It must lie under the logged model's artifact location.",
-                ));
-            }
-            if out.run_id.is_none() {
-                out.run_id = m.source_run_id.clone();
-            }
-            out.model = Some(m);
-        } else if let Some(rid) = run_id {
-            if let Some(rest) = source.strip_prefix("runs:/") {
-                if rest.split('/').next() != Some(rid) {
-                    return Err(bad_source(
-                        source,
-                        "The run in the source does not match run_id.",
-                    ));
-                }
-            } else if source.starts_with("mlflow-artifacts:")
-                || source.contains("/api/2.0/mlflow-artifacts/artifacts")
-            {
-                let run: Option<RunRow> = runs::table.find(rid).first($conn).optional()?;
-                let run =
-                    run.ok_or_else(|| ApiError::not_found(format!("Run with id={rid} not found")))?;
-                let tail = run
-                    .artifact_uri
-                    .strip_prefix("mlflow-artifacts:")
-                    .unwrap_or(&run.artifact_uri);
-                let src_tail = source
-                    .split_once("/api/2.0/mlflow-artifacts/artifacts")
-                    .map_or_else(
-                        || {
-                            source
-                                .strip_prefix("mlflow-artifacts:")
-                                .unwrap_or(source)
-                                .to_string()
-                        },
-                        |(_, p)| p.to_string(),
-                    );
-                if !is_under(
-                    src_tail.trim_start_matches('/'),
-                    tail.trim_start_matches('/'),
-                ) {
-                    return Err(bad_source(
-                        source,
-                        "It must lie under the run's artifact URI.",
-                    ));
-                }
-            }
-        }
-        out
-    }};
-}
 
 pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion> {
     let name = required(&req.name, "name")?.to_string();
@@ -195,7 +43,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
         let resolved = if is_prompt {
             Resolved::default()
         } else {
-            resolve_source!(conn, &source, run_id, model_id)
+            crate::resolve_source!(conn, &source, run_id, model_id)
         };
         let top: Option<i64> = mv::table
             .filter(mv::name.eq(&name))

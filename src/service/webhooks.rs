@@ -266,7 +266,7 @@ pub fn list(
             we::table.filter(we::webhook_id.eq_any(&ids)).load(conn)?;
         (rows, events)
     });
-    let next = super::registered_models::page(&mut rows, max, offset);
+    let next = super::registry_search::page(&mut rows, max, offset);
     let hooks = rows
         .into_iter()
         .map(|r| {

@@ -4,6 +4,7 @@ mod artifacts;
 mod artifacts_s3;
 mod common;
 mod experiments;
+mod logged_models;
 mod metrics;
 mod openapi;
 mod registry;
