@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: Rust unit + integration tests and the mlflow-client compat tests, each on SQLite and
 # PostgreSQL and with artifacts on local disk and on S3. Installs and starts what it needs (PostgreSQL, the
-# s3s-fs S3 server from crates.io, a pinned Python venv) and stops what it started.
+# s3s-fs S3 server from crates.io, a pinned Python venv, Debian's Chromium and playwright-core) and stops
+# what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -87,6 +88,17 @@ ensure_s3() {
   mkdir -p "$s3_data/harvester-compat"   # s3s-fs: a bucket is a directory
 }
 
+# Debian's Chromium for the browser test, and playwright-core (pinned in ui-tests/package-lock.json).
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing chromium and chromium-driver (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  log "installing playwright-core (npm ci)"
+  (cd ui-tests && npm ci --no-audit --no-fund --silent)
+}
+
 ensure_venv() {
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
     log "creating the Python venv"
@@ -125,6 +137,10 @@ compat sqlite local
 compat sqlite s3
 compat postgresql local
 compat postgresql s3
+
+ensure_browser
+log "browser test: the stock MLflow UI on Harvester in headless Chromium"
+ui-tests/run.sh
 
 log "benchmark harness, quick mode (both servers, every workload once, tiny sizes)"
 BENCH_PG_ADMIN_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres" bench/run.sh --quick

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the tracking server (the same flags as `mlflow server`).
-    Server(ServerConfig),
+    Server(Box<ServerConfig>),
     /// Print the OpenAPI document generated from the code (committed as api-spec/openapi.json).
     DumpOpenapi,
 }
@@ -94,6 +94,10 @@ pub struct ServerConfig {
     #[arg(short = 'w', long, env = "MLFLOW_WORKERS", default_value_t = 4)]
     pub workers: usize,
 
+    /// The built MLflow web UI to serve at `/` (default: the `mlflow` package installed for Python, if any).
+    #[arg(long, env = "MLFLOW_UI_DIR")]
+    pub ui_dir: Option<String>,
+
     /// Prefix for every route (must start with `/` and not end with `/`).
     #[arg(long, env = "MLFLOW_STATIC_PREFIX")]
     pub static_prefix: Option<String>,
@@ -131,6 +135,7 @@ impl ServerConfig {
             port: 5000,
             workers: 4,
             static_prefix: None,
+            ui_dir: None,
             db_pool_size: 10,
             max_body_bytes: 64 * 1024 * 1024,
         }

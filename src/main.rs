@@ -42,7 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Server(config) => {
             init_logging();
             actix_web::rt::System::new().block_on(async {
-                let state = match harvester::server::build_state(config).await {
+                let state = match harvester::server::build_state(*config).await {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::error!("cannot start: {e}");

@@ -11,8 +11,10 @@ use crate::service::AppState;
 use crate::storage::Store;
 
 /// Open the database and build the shared state (migrations run here).
-pub async fn build_state(config: ServerConfig) -> Result<AppState, String> {
+pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     config.validate()?;
+    config.ui_dir =
+        crate::service::ui_files::find(config.ui_dir.as_deref())?.map(|d| d.display().to_string());
     let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
     let artifacts = if config.serves_artifacts() {
         Some(
@@ -54,28 +56,29 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
         }
         return;
     }
-    cfg.route(
-        "/api/3.0/mlflow/server-info",
-        web::get().to(api::health::server_info),
-    )
-    .route(
-        "/ajax-api/3.0/mlflow/server-info",
-        web::get().to(api::health::server_info),
-    )
-    .route(
-        "/get-artifact",
-        web::get().to(api::artifacts::get_run_artifact),
-    )
-    .route(
-        "/model-versions/get-artifact",
-        web::get().to(api::model_versions::get_artifact),
-    )
-    .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
-    .service(
-        web::scope("/ajax-api/2.0/mlflow")
-            .configure(api::ajax_only_routes)
-            .configure(api::mlflow_routes),
-    );
+    cfg.configure(api::ui::routes)
+        .route(
+            "/api/3.0/mlflow/server-info",
+            web::get().to(api::health::server_info),
+        )
+        .route(
+            "/ajax-api/3.0/mlflow/server-info",
+            web::get().to(api::health::server_info),
+        )
+        .route(
+            "/get-artifact",
+            web::get().to(api::artifacts::get_run_artifact),
+        )
+        .route(
+            "/model-versions/get-artifact",
+            web::get().to(api::model_versions::get_artifact),
+        )
+        .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
+        .service(
+            web::scope("/ajax-api/2.0/mlflow")
+                .configure(api::ajax_only_routes)
+                .configure(api::mlflow_routes),
+        );
 }
 
 /// Build the actix `App` with every route, under `--static-prefix` when one is set.
@@ -106,6 +109,7 @@ pub async fn run(state: AppState) -> std::io::Result<()> {
         store = %state.db.describe(),
         artifact_root = %state.artifact_root,
         artifacts = %state.artifacts.as_ref().map_or("not served (--no-serve-artifacts)".into(), |s| s.describe()),
+        ui = %cfg.ui_dir.as_deref().unwrap_or("none: install the mlflow Python package or pass --ui-dir"),
         "Harvester listening on http://{}:{}",
         cfg.host,
         cfg.port

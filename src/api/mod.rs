@@ -3,12 +3,14 @@
 pub mod artifacts;
 pub mod experiments;
 pub mod extract;
+pub mod graphql;
 pub mod health;
 pub mod logged_models;
 pub mod metrics;
 pub mod model_versions;
 pub mod registered_models;
 pub mod runs;
+pub mod ui;
 pub mod webhooks;
 
 use actix_web::{web, HttpResponse};

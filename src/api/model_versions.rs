@@ -127,7 +127,7 @@ pub async fn get_artifact(
 ) -> ApiResult<HttpResponse> {
     let (name, version) = key(&q.name, &q.version)?;
     let rel = crate::storage::path::safe_path(q.path.as_deref().unwrap_or(""), false)?;
-    let uri = blocking(st.clone(), move |s| svc::download_uri(s, &name, version)).await?;
+    let uri = blocking(st.clone(), move |s| svc::artifact_root(s, &name, version)).await?;
     let root = crate::storage::proxied_path(&uri)?;
     super::artifacts::send(&st, &http, &root.join(&rel)).await
 }

@@ -39,6 +39,7 @@ pub mod run_data;
 pub mod run_io;
 pub mod run_writes;
 pub mod runs;
+pub mod ui_files;
 pub mod validation;
 pub mod version_sources;
 pub mod webhook_delivery;

@@ -291,6 +291,24 @@ pub fn download_uri(st: &AppState, name: &str, version: i64) -> ApiResult<String
     Ok(row.storage_location.or(row.source).unwrap_or_default())
 }
 
+/// The version's files as an artifact URI the proxy can serve: its download URI, with a `runs:/<run>/<path>`
+/// source resolved to the run's artifact URI (for `/model-versions/get-artifact`).
+pub fn artifact_root(st: &AppState, name: &str, version: i64) -> ApiResult<String> {
+    let uri = download_uri(st, name, version)?;
+    let Some(rest) = uri.strip_prefix("runs:/") else {
+        return Ok(uri);
+    };
+    let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let run = db_read!(st.db, |conn| {
+        use super::run_data::RunReader;
+        conn.run_row(run_id)?
+    });
+    Ok(crate::config::append_to_uri(
+        &run.artifact_uri,
+        path.trim_matches('/'),
+    ))
+}
+
 pub fn search(
     st: &AppState,
     req: &SearchRegistry,

@@ -130,3 +130,53 @@ pub fn log_outputs(st: &AppState, req: &LogOutputs) -> ApiResult<()> {
         conn.link_models(run_id, "output", models.clone())
     })
 }
+
+#[derive(diesel::QueryableByName)]
+struct DatasetSummaryRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    experiment_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    digest: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    context: Option<String>,
+}
+
+/// `experiments/search-datasets` (UI): the distinct datasets logged in the experiments, with their context.
+pub fn dataset_summaries(
+    st: &AppState,
+    experiment_ids: &[String],
+) -> ApiResult<Vec<serde_json::Value>> {
+    if experiment_ids.is_empty() {
+        return Err(ApiError::missing("experiment_ids"));
+    }
+    let ids = experiment_ids
+        .iter()
+        .map(|e| v::parse_experiment_id(e).map(Bind::Int))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut buf = crate::search::SqlBuf::new(st.db.dialect);
+    buf.push(
+        "SELECT DISTINCT d.experiment_id, d.name, d.digest, it.value AS context FROM datasets d \
+         JOIN run_inputs ri ON ri.dataset_uuid = d.dataset_uuid \
+         LEFT JOIN input_tags it ON it.run_uuid = ri.run_uuid AND it.dataset_uuid = ri.dataset_uuid \
+         AND it.key = 'mlflow.data.context' WHERE d.experiment_id IN ",
+    );
+    buf.bind_list(ids);
+    buf.push(" ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000");
+    let rows: Vec<DatasetSummaryRow> = crate::db_read!(st.db, |conn| crate::load_dynamic!(
+        conn,
+        DatasetSummaryRow,
+        buf
+    )?);
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut o = serde_json::json!({"experiment_id": r.experiment_id.to_string(), "name": r.name, "digest": r.digest});
+            if let Some(c) = r.context {
+                o["context"] = serde_json::Value::String(c);
+            }
+            o
+        })
+        .collect())
+}

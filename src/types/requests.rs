@@ -203,4 +203,8 @@ pub struct MpuPartIn {
 }
 request!(MpuCompleteReq { path: Option<String>, upload_id: Option<String>, parts: Vec<MpuPartIn> });
 request!(MpuAbortReq { path: Option<String>, upload_id: Option<String> });
+request!(SearchDatasets {
+    #[serde(deserialize_with = "de::string_list")]
+    experiment_ids: Vec<String>,
+});
 request!(RunArtifactReq { run_id: Option<String>, run_uuid: Option<String>, path: Option<String> });

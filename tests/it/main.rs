@@ -4,6 +4,7 @@ mod artifacts;
 mod artifacts_s3;
 mod common;
 mod experiments;
+mod graphql;
 mod logged_models;
 mod metrics;
 mod openapi;

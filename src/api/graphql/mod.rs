@@ -1,0 +1,362 @@
+//! `/graphql`: the operations the MLflow UI sends (§11.5), on `async-graphql`. Every resolver calls the
+//! same service function as the REST route, so the data is the same.
+
+mod types;
+
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::{ComplexObject, Context, EmptySubscription, Object, Schema, SimpleObject};
+
+use super::State;
+use crate::error::ApiError;
+use crate::service::{self, AppState};
+use crate::types::registry_requests::SearchRegistry;
+use crate::types::requests::{GetHistoryBulkInterval, SearchRuns};
+use types::*;
+
+type MlflowSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Run blocking service code for a resolver; a service error becomes a GraphQL error (MLflow's message).
+async fn call<T, F>(ctx: &Context<'_>, f: F) -> async_graphql::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+{
+    let st = ctx.data::<State>()?.clone();
+    match web::block(move || f(&st)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(async_graphql::Error::new(e.message)),
+        Err(e) => Err(async_graphql::Error::new(format!("worker failed: {e}"))),
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Test")]
+pub struct TestOut {
+    output: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "TestMutation")]
+pub struct TestMutationOut {
+    output: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowGetRunResponse")]
+pub struct GetRunResponse {
+    run: Option<RunExt>,
+    api_error: Option<ApiError2>,
+}
+
+pub type ApiError2 = types::ApiError;
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowSearchRunsResponse")]
+pub struct SearchRunsResponse {
+    runs: Vec<RunExt>,
+    next_page_token: Option<String>,
+    api_error: Option<ApiError2>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowGetMetricHistoryBulkIntervalResponse")]
+pub struct BulkIntervalResponse {
+    metrics: Vec<MetricWithRunId>,
+    api_error: Option<ApiError2>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowSearchModelVersionsResponse")]
+pub struct SearchModelVersionsResponse {
+    model_versions: Vec<GqlModelVersion>,
+    next_page_token: Option<String>,
+    api_error: Option<ApiError2>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowDatasetSummary")]
+pub struct DatasetSummary {
+    experiment_id: Option<String>,
+    name: Option<String>,
+    digest: Option<String>,
+    context: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MlflowSearchDatasetsResponse")]
+pub struct SearchDatasetsResponse {
+    dataset_summaries: Vec<DatasetSummary>,
+    api_error: Option<ApiError2>,
+}
+
+#[ComplexObject]
+impl RunExt {
+    /// The run's experiment (GetExperiment).
+    async fn experiment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GqlExperiment>> {
+        let Some(id) = self.info.as_ref().and_then(|i| i.experiment_id.clone()) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            call(ctx, move |s| service::experiments::get(s, &id))
+                .await?
+                .into(),
+        ))
+    }
+
+    /// The model versions registered from this run (a version search on `run_id`).
+    async fn model_versions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<GqlModelVersion>> {
+        let Some(id) = self.info.as_ref().and_then(|i| i.run_id.clone()) else {
+            return Ok(Vec::new());
+        };
+        let req = SearchRegistry {
+            filter: Some(format!("run_id = '{id}'")),
+            ..Default::default()
+        };
+        let (versions, _) = call(ctx, move |s| service::model_versions::search(s, &req)).await?;
+        Ok(versions.into_iter().map(GqlModelVersion::from).collect())
+    }
+}
+
+async fn search_runs(
+    ctx: &Context<'_>,
+    input: Option<SearchRunsInput>,
+) -> async_graphql::Result<SearchRunsResponse> {
+    let input = input.unwrap_or(SearchRunsInput {
+        experiment_ids: None,
+        filter: None,
+        run_view_type: None,
+        max_results: None,
+        order_by: None,
+        page_token: None,
+    });
+    let req = SearchRuns {
+        experiment_ids: strings(input.experiment_ids),
+        filter: input.filter,
+        run_view_type: input.run_view_type.map(|v| {
+            match v {
+                ViewType::ActiveOnly => "ACTIVE_ONLY",
+                ViewType::DeletedOnly => "DELETED_ONLY",
+                ViewType::All => "ALL",
+            }
+            .to_string()
+        }),
+        max_results: input.max_results.map(i64::from),
+        order_by: strings(input.order_by),
+        page_token: input.page_token,
+    };
+    let (runs, next_page_token) = call(ctx, move |s| service::runs::search(s, &req)).await?;
+    Ok(SearchRunsResponse {
+        runs: runs.into_iter().map(RunExt::from).collect(),
+        next_page_token,
+        api_error: None,
+    })
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    async fn mlflow_get_experiment(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<GetExperimentInput>,
+    ) -> async_graphql::Result<Option<GetExperimentResponse>> {
+        let id = input.and_then(|i| i.experiment_id).unwrap_or_default();
+        let e = call(ctx, move |s| service::experiments::get(s, &id)).await?;
+        Ok(Some(GetExperimentResponse {
+            experiment: Some(e.into()),
+            api_error: None,
+        }))
+    }
+
+    async fn mlflow_get_run(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<GetRunInput>,
+    ) -> async_graphql::Result<Option<GetRunResponse>> {
+        let id = input
+            .and_then(|i| i.run_id.or(i.run_uuid))
+            .unwrap_or_default();
+        let run = call(ctx, move |s| service::runs::get(s, &id)).await?;
+        Ok(Some(GetRunResponse {
+            run: Some(run.into()),
+            api_error: None,
+        }))
+    }
+
+    async fn mlflow_get_metric_history_bulk_interval(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<BulkIntervalInput>,
+    ) -> async_graphql::Result<Option<BulkIntervalResponse>> {
+        let i = input.ok_or("input is required")?;
+        let req = GetHistoryBulkInterval {
+            run_ids: strings(i.run_ids),
+            metric_key: i.metric_key,
+            start_step: i.start_step.map(i64::from),
+            end_step: i.end_step.map(i64::from),
+            max_results: i.max_results.map(i64::from),
+        };
+        let metrics = call(ctx, move |s| service::metrics::bulk_interval(s, &req)).await?;
+        Ok(Some(BulkIntervalResponse {
+            metrics: metrics.into_iter().map(MetricWithRunId::from).collect(),
+            api_error: None,
+        }))
+    }
+
+    async fn mlflow_search_model_versions(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<SearchModelVersionsInput>,
+    ) -> async_graphql::Result<Option<SearchModelVersionsResponse>> {
+        let req = match input {
+            Some(i) => SearchRegistry {
+                filter: i.filter,
+                max_results: i.max_results.map(|m| m.0),
+                order_by: strings(i.order_by),
+                page_token: i.page_token,
+            },
+            None => SearchRegistry::default(),
+        };
+        let (versions, next_page_token) =
+            call(ctx, move |s| service::model_versions::search(s, &req)).await?;
+        Ok(Some(SearchModelVersionsResponse {
+            model_versions: versions.into_iter().map(GqlModelVersion::from).collect(),
+            next_page_token,
+            api_error: None,
+        }))
+    }
+
+    async fn mlflow_search_runs(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<SearchRunsInput>,
+    ) -> async_graphql::Result<Option<SearchRunsResponse>> {
+        Ok(Some(search_runs(ctx, input).await?))
+    }
+
+    /// Simple echoing field
+    async fn test(&self, input_string: Option<String>) -> Option<TestOut> {
+        Some(TestOut {
+            output: input_string,
+        })
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    async fn mlflow_search_runs(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<SearchRunsInput>,
+    ) -> async_graphql::Result<Option<SearchRunsResponse>> {
+        Ok(Some(search_runs(ctx, input).await?))
+    }
+
+    async fn mlflow_search_datasets(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<SearchDatasetsInput>,
+    ) -> async_graphql::Result<Option<SearchDatasetsResponse>> {
+        let ids = strings(input.and_then(|i| i.experiment_ids));
+        let rows = call(ctx, move |s| service::run_io::dataset_summaries(s, &ids)).await?;
+        let dataset_summaries = rows
+            .into_iter()
+            .map(|r| DatasetSummary {
+                experiment_id: r["experiment_id"].as_str().map(String::from),
+                name: r["name"].as_str().map(String::from),
+                digest: r["digest"].as_str().map(String::from),
+                context: r["context"].as_str().map(String::from),
+            })
+            .collect();
+        Ok(Some(SearchDatasetsResponse {
+            dataset_summaries,
+            api_error: None,
+        }))
+    }
+
+    /// Simple echoing field
+    async fn test_mutation(&self, input_string: Option<String>) -> Option<TestMutationOut> {
+        Some(TestMutationOut {
+            output: input_string,
+        })
+    }
+}
+
+fn schema() -> &'static MlflowSchema {
+    static SCHEMA: OnceLock<MlflowSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        Schema::build(Query, Mutation, EmptySubscription)
+            .limit_depth(10)
+            .limit_complexity(1000)
+            .finish()
+    })
+}
+
+/// Drop `@component(name: "…")`, the UI's operation directive, which carries no meaning for the server.
+fn strip_component_directive(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut rest = query;
+    while let Some(i) = rest.find("@component(") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        match rest.find(')') {
+            Some(j) => rest = &rest[j + 1..],
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn execute(st: State, mut req: async_graphql::Request) -> HttpResponse {
+    req.query = strip_component_directive(&req.query);
+    let resp = schema().execute(req.data(st)).await;
+    HttpResponse::Ok().json(resp)
+}
+
+pub async fn post(st: State, body: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(req) => execute(st, req).await,
+        Err(e) => HttpResponse::BadRequest().json(
+            serde_json::json!({"errors": [{"message": format!("Invalid GraphQL request: {e}")}]}),
+        ),
+    }
+}
+
+pub async fn get(st: State, http: HttpRequest) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        query: String,
+        #[serde(rename = "operationName")]
+        operation_name: Option<String>,
+        variables: Option<String>,
+    }
+    let q = match web::Query::<Q>::from_query(http.query_string()) {
+        Ok(q) => q.into_inner(),
+        Err(e) => {
+            return HttpResponse::BadRequest()
+                .json(serde_json::json!({"errors": [{"message": e.to_string()}]}))
+        }
+    };
+    let mut req = async_graphql::Request::new(q.query);
+    if let Some(op) = q.operation_name {
+        req = req.operation_name(op);
+    }
+    if let Some(v) = q.variables.and_then(|v| serde_json::from_str(&v).ok()) {
+        req = req.variables(async_graphql::Variables::from_json(v));
+    }
+    execute(st, req).await
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/graphql", web::post().to(post))
+        .route("/graphql", web::get().to(get));
+}
