@@ -12,5 +12,6 @@ mod registry;
 mod registry_versions;
 mod runs;
 mod search;
+mod ui;
 mod webhooks;
 mod wire;
