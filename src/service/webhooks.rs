@@ -33,9 +33,22 @@ const EVENTS: &[(&str, &[&str])] = &[
 
 /// Webhook state shared by the app: the secret sealer, the delivery client and the event channel.
 pub struct Hooks {
-    pub sealer: Sealer,
-    pub http: reqwest::Client,
+    sealer: std::sync::OnceLock<Sealer>,
+    http: std::sync::OnceLock<reqwest::Client>,
     tx: tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
+impl Hooks {
+    /// The secret sealer and the delivery client are built on first use: seeding the crypto random
+    /// generator and loading the TLS roots cost start-up time and memory a server without webhooks should
+    /// not pay (W0).
+    pub fn sealer(&self) -> &Sealer {
+        self.sealer.get_or_init(Sealer::from_env)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(wd::client)
+    }
 }
 
 pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
@@ -45,8 +58,8 @@ impl Hooks {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         (
             Hooks {
-                sealer: Sealer::from_env(),
-                http: wd::client(),
+                sealer: std::sync::OnceLock::new(),
+                http: std::sync::OnceLock::new(),
                 tx,
             },
             rx,
@@ -84,7 +97,7 @@ pub async fn dispatch(st: Arc<AppState>, mut rx: EventReceiver) {
             }
         };
         for target in targets {
-            let (http, event) = (st.hooks.http.clone(), event.clone());
+            let (http, event) = (st.hooks.http().clone(), event.clone());
             tokio::spawn(async move {
                 let out = wd::deliver(&http, &target, &event, retries).await;
                 match (out.status, out.error) {
@@ -115,7 +128,7 @@ fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
     Ok(rows
         .into_iter()
         .map(|r| Target {
-            secret: r.secret.as_deref().and_then(|s| st.hooks.sealer.open(s)),
+            secret: r.secret.as_deref().and_then(|s| st.hooks.sealer().open(s)),
             url: r.url,
         })
         .collect())
@@ -199,7 +212,7 @@ pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
         .secret
         .as_deref()
         .filter(|s| !s.is_empty())
-        .map(|s| st.hooks.sealer.seal(s))
+        .map(|s| st.hooks.sealer().seal(s))
         .transpose()?;
     let now = now_ms();
     let row = WebhookRow {
@@ -241,7 +254,10 @@ pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)>
     let hook = get(st, id)?;
     Ok((
         Target {
-            secret: row.secret.as_deref().and_then(|s| st.hooks.sealer.open(s)),
+            secret: row
+                .secret
+                .as_deref()
+                .and_then(|s| st.hooks.sealer().open(s)),
             url: row.url,
         },
         hook.events,
@@ -294,7 +310,7 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
             if s.is_empty() {
                 Ok(None)
             } else {
-                st.hooks.sealer.seal(s).map(Some)
+                st.hooks.sealer().seal(s).map(Some)
             }
         })
         .transpose()?;
