@@ -81,13 +81,23 @@ pub async fn mpu_create(
     })
 }
 
-pub async fn mpu_complete(st: &AppState, dir: &str, req: MpuCompleteReq) -> ApiResult<()> {
+/// The store, object and upload id an `mpu/complete` or `mpu/abort` request names.
+fn open_upload<'a>(
+    st: &'a AppState,
+    dir: &str,
+    local_file: &Option<String>,
+    upload_id: Option<String>,
+) -> ApiResult<(&'a S3Store, SafePath, String)> {
     let s3 = s3_store(st, "Multipart upload")?;
-    let target = mpu_target(dir, &req.path)?;
-    let upload_id = req
-        .upload_id
+    let target = mpu_target(dir, local_file)?;
+    let upload_id = upload_id
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::missing("upload_id"))?;
+    Ok((s3, target, upload_id))
+}
+
+pub async fn mpu_complete(st: &AppState, dir: &str, req: MpuCompleteReq) -> ApiResult<()> {
+    let (s3, target, upload_id) = open_upload(st, dir, &req.path, req.upload_id)?;
     if req.parts.is_empty() {
         return Err(ApiError::missing("parts"));
     }
@@ -107,12 +117,7 @@ pub async fn mpu_complete(st: &AppState, dir: &str, req: MpuCompleteReq) -> ApiR
 }
 
 pub async fn mpu_abort(st: &AppState, dir: &str, req: MpuAbortReq) -> ApiResult<()> {
-    let s3 = s3_store(st, "Multipart upload")?;
-    let target = mpu_target(dir, &req.path)?;
-    let upload_id = req
-        .upload_id
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| ApiError::missing("upload_id"))?;
+    let (s3, target, upload_id) = open_upload(st, dir, &req.path, req.upload_id)?;
     s3.mpu_abort(&target, &upload_id).await
 }
 

@@ -236,31 +236,41 @@ pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
     get(st, &id)
 }
 
-pub fn get(st: &AppState, id: &str) -> ApiResult<Webhook> {
-    let (row, events) = db_read!(st.db, |conn| {
+/// A webhook's row and events (404 when missing).
+fn load(st: &AppState, id: &str) -> ApiResult<(WebhookRow, Vec<WebhookEventRow>)> {
+    Ok(db_read!(st.db, |conn| {
         let row: Option<WebhookRow> = wh::table.find(id).first(conn).optional()?;
         let row = row.ok_or_else(|| not_found(id))?;
         let events: Vec<WebhookEventRow> = we::table.filter(we::webhook_id.eq(id)).load(conn)?;
         (row, events)
-    });
+    }))
+}
+
+pub fn get(st: &AppState, id: &str) -> ApiResult<Webhook> {
+    let (row, events) = load(st, id)?;
     Ok(to_wire(row, events))
 }
 
 /// The URL and opened secret of a webhook (for `test`).
 pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)> {
-    let row: Option<WebhookRow> =
-        db_read!(st.db, |conn| wh::table.find(id).first(conn).optional()?);
-    let row = row.ok_or_else(|| not_found(id))?;
-    let hook = get(st, id)?;
+    let (row, events) = load(st, id)?;
+    let secret = row
+        .secret
+        .as_deref()
+        .and_then(|s| st.hooks.sealer().open(s));
+    let events = events
+        .into_iter()
+        .map(|e| WebhookEvent {
+            entity: e.entity,
+            action: e.action,
+        })
+        .collect();
     Ok((
         Target {
-            secret: row
-                .secret
-                .as_deref()
-                .and_then(|s| st.hooks.sealer().open(s)),
+            secret,
             url: row.url,
         },
-        hook.events,
+        events,
     ))
 }
 

@@ -47,24 +47,22 @@ pub struct TestMutationOut {
 #[graphql(name = "MlflowGetRunResponse")]
 pub struct GetRunResponse {
     run: Option<RunExt>,
-    api_error: Option<ApiError2>,
+    api_error: Option<types::ApiError>,
 }
-
-pub type ApiError2 = types::ApiError;
 
 #[derive(SimpleObject)]
 #[graphql(name = "MlflowSearchRunsResponse")]
 pub struct SearchRunsResponse {
     runs: Vec<RunExt>,
     next_page_token: Option<String>,
-    api_error: Option<ApiError2>,
+    api_error: Option<types::ApiError>,
 }
 
 #[derive(SimpleObject)]
 #[graphql(name = "MlflowGetMetricHistoryBulkIntervalResponse")]
 pub struct BulkIntervalResponse {
     metrics: Vec<MetricWithRunId>,
-    api_error: Option<ApiError2>,
+    api_error: Option<types::ApiError>,
 }
 
 #[derive(SimpleObject)]
@@ -72,7 +70,7 @@ pub struct BulkIntervalResponse {
 pub struct SearchModelVersionsResponse {
     model_versions: Vec<GqlModelVersion>,
     next_page_token: Option<String>,
-    api_error: Option<ApiError2>,
+    api_error: Option<types::ApiError>,
 }
 
 #[derive(SimpleObject)]
@@ -88,7 +86,7 @@ pub struct DatasetSummary {
 #[graphql(name = "MlflowSearchDatasetsResponse")]
 pub struct SearchDatasetsResponse {
     dataset_summaries: Vec<DatasetSummary>,
-    api_error: Option<ApiError2>,
+    api_error: Option<types::ApiError>,
 }
 
 #[ComplexObject]
@@ -126,14 +124,7 @@ async fn search_runs(
     ctx: &Context<'_>,
     input: Option<SearchRunsInput>,
 ) -> async_graphql::Result<SearchRunsResponse> {
-    let input = input.unwrap_or(SearchRunsInput {
-        experiment_ids: None,
-        filter: None,
-        run_view_type: None,
-        max_results: None,
-        order_by: None,
-        page_token: None,
-    });
+    let input = input.unwrap_or_default();
     let req = SearchRuns {
         experiment_ids: strings(input.experiment_ids),
         filter: input.filter,

@@ -358,7 +358,7 @@ pub struct GetRunInput {
     pub run_uuid: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 #[graphql(name = "MlflowSearchRunsInput")]
 pub struct SearchRunsInput {
     pub experiment_ids: Option<Vec<Option<String>>>,
