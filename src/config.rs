@@ -1,7 +1,5 @@
 //! Configuration: `mlflow server`'s flag names, `MLFLOW_*` environment variables and defaults (§9).
 
-use std::path::PathBuf;
-
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -106,9 +104,48 @@ pub struct ServerConfig {
     #[arg(long, env = "HARVESTER_DB_POOL_SIZE", default_value_t = 10)]
     pub db_pool_size: u32,
 
+    /// PostgreSQL `statement_timeout`, in seconds: a query running longer is cancelled and its connection
+    /// freed (0 turns it off).
+    #[arg(
+        long,
+        env = "HARVESTER_DB_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
+    pub db_statement_timeout_secs: u64,
+
     /// Maximum JSON request body, in bytes.
     #[arg(long, env = "HARVESTER_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Seconds a request body may go without a byte before the request is refused (uploads and JSON
+    /// bodies alike), so stalled clients cannot pile up.
+    #[arg(long, env = "HARVESTER_BODY_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub body_idle_timeout_secs: u64,
+
+    /// Comma-separated Host headers the server answers (fnmatch patterns with `*`; `*` for any). Default:
+    /// loopback names and private addresses, with any port, as in `mlflow server`.
+    #[arg(long, env = "MLFLOW_SERVER_ALLOWED_HOSTS")]
+    pub allowed_hosts: Option<String>,
+
+    /// Comma-separated origins allowed to make state-changing cross-origin API calls (localhost always is).
+    #[arg(long, env = "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS")]
+    pub cors_allowed_origins: Option<String>,
+
+    /// `X-Frame-Options` on every response (`SAMEORIGIN`, `DENY`, or `NONE` for none).
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_X_FRAME_OPTIONS",
+        default_value = "SAMEORIGIN"
+    )]
+    pub x_frame_options: String,
+
+    /// Turn off Host validation, CORS blocking and the security headers (testing only).
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE",
+        default_value_t = false
+    )]
+    pub disable_security_middleware: bool,
 }
 
 impl ServerConfig {
@@ -137,7 +174,13 @@ impl ServerConfig {
             static_prefix: None,
             ui_dir: None,
             db_pool_size: 10,
+            db_statement_timeout_secs: 30,
             max_body_bytes: 64 * 1024 * 1024,
+            body_idle_timeout_secs: 60,
+            allowed_hosts: None,
+            cors_allowed_origins: None,
+            x_frame_options: "SAMEORIGIN".into(),
+            disable_security_middleware: false,
         }
     }
 
@@ -148,9 +191,9 @@ impl ServerConfig {
     /// The artifact root for new experiments, as `mlflow server` derives it.
     pub fn artifact_root(&self) -> String {
         match &self.default_artifact_root {
-            Some(r) => normalize_location(r),
+            Some(r) => crate::storage::uri::resolve_if_local(r),
             None if self.serves_artifacts() => "mlflow-artifacts:/".into(),
-            None => normalize_location("./mlruns"),
+            None => crate::storage::uri::resolve_if_local("./mlruns"),
         }
     }
 
@@ -168,32 +211,5 @@ impl ServerConfig {
             }
         }
         crate::db::parse_store_uri(&self.backend_store_uri).map(|_| ())
-    }
-}
-
-/// A location without a scheme is a local path and becomes an absolute `file://` URI.
-pub fn normalize_location(loc: &str) -> String {
-    if loc.contains(":/") || loc.starts_with("mlflow-artifacts:") {
-        return loc.to_string();
-    }
-    let p = PathBuf::from(loc);
-    let abs = if p.is_absolute() {
-        p
-    } else {
-        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
-    };
-    let mut s = abs.to_string_lossy().replace("/./", "/");
-    if s.ends_with("/.") {
-        s.truncate(s.len() - 2);
-    }
-    format!("file://{s}")
-}
-
-/// `append_to_uri_path`: join a child onto a URI with exactly one slash.
-pub fn append_to_uri(base: &str, child: &str) -> String {
-    if base.ends_with('/') {
-        format!("{base}{child}")
-    } else {
-        format!("{base}/{child}")
     }
 }

@@ -152,7 +152,8 @@ impl From<diesel::result::Error> for ApiError {
 }
 
 fn is_transient(msg: &str) -> bool {
-    msg.contains("database is locked")
+    msg.contains("canceling statement due to statement timeout")
+        || msg.contains("database is locked")
         || msg.contains("could not serialize")
         || msg.contains("deadlock")
 }

@@ -6,6 +6,7 @@ pub mod db;
 pub mod error;
 pub mod openapi;
 pub mod search;
+pub mod security;
 pub mod server;
 pub mod service;
 pub mod storage;

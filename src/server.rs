@@ -15,7 +15,11 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     config.validate()?;
     config.ui_dir =
         crate::service::ui_files::find(config.ui_dir.as_deref())?.map(|d| d.display().to_string());
-    let db = Db::connect(&config.backend_store_uri, config.db_pool_size)?;
+    let db = Db::connect(
+        &config.backend_store_uri,
+        config.db_pool_size,
+        std::time::Duration::from_secs(config.db_statement_timeout_secs),
+    )?;
     let artifacts = if config.serves_artifacts() {
         Some(
             Store::open(
@@ -38,8 +42,8 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
 }
 
 fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
-    cfg.route("/health", web::get().to(api::health::health))
-        .route("/version", web::get().to(api::health::version))
+    cfg.service(web::resource("/health").route(web::get().to(api::health::health)))
+        .service(web::resource("/version").route(web::get().to(api::health::version)))
         .service(web::scope("/api/2.0/mlflow-artifacts").configure(api::artifacts::proxy_routes))
         .service(
             web::scope("/ajax-api/2.0/mlflow-artifacts").configure(api::artifacts::proxy_routes),
@@ -57,21 +61,20 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
         return;
     }
     cfg.configure(api::ui::routes)
-        .route(
-            "/api/3.0/mlflow/server-info",
-            web::get().to(api::health::server_info),
+        .service(
+            web::resource("/api/3.0/mlflow/server-info")
+                .route(web::get().to(api::health::server_info)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/server-info",
-            web::get().to(api::health::server_info),
+        .service(
+            web::resource("/ajax-api/3.0/mlflow/server-info")
+                .route(web::get().to(api::health::server_info)),
         )
-        .route(
-            "/get-artifact",
-            web::get().to(api::artifacts::get_run_artifact),
+        .service(
+            web::resource("/get-artifact").route(web::get().to(api::artifacts::get_run_artifact)),
         )
-        .route(
-            "/model-versions/get-artifact",
-            web::get().to(api::model_versions::get_artifact),
+        .service(
+            web::resource("/model-versions/get-artifact")
+                .route(web::get().to(api::model_versions::get_artifact)),
         )
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
         .service(
@@ -97,9 +100,18 @@ pub fn create_app(
     let prefix = state.config.static_prefix.clone().unwrap_or_default();
     let artifacts_only = state.config.artifacts_only;
     App::new()
+        .wrap(actix_web::middleware::from_fn(
+            api::fallback::method_not_allowed,
+        ))
+        // `//model-versions/get-artifact` reaches its route, as it does on Werkzeug (merge_slashes).
+        .wrap(actix_web::middleware::NormalizePath::new(
+            actix_web::middleware::TrailingSlash::MergeOnly,
+        ))
+        .wrap(actix_web::middleware::from_fn(crate::security::middleware))
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
         .service(web::scope(&prefix).configure(|c| routes(c, artifacts_only)))
+        .default_service(web::to(api::fallback::not_found))
 }
 
 /// Run the HTTP server until it is stopped.

@@ -12,9 +12,9 @@ use super::extract::{Body, Query};
 use super::{blocking, empty, json, State};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::artifacts as svc;
-use crate::service::AppState;
 use crate::storage::path::{safe_path, SafePath};
-use crate::storage::Object;
+use crate::storage::roots::Root;
+use crate::storage::{Object, Store};
 use crate::types::requests::{
     run_id_of, ListArtifactsReq, MpuAbortReq, MpuCompleteReq, MpuCreateReq, ProxyListReq,
     RunArtifactReq,
@@ -32,10 +32,42 @@ pub async fn upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let p = safe_path(&path, false)?;
-    let body =
-        payload.map(|c| c.map_err(|e| ApiError::invalid(format!("Upload interrupted: {e}"))));
-    svc::store(&st)?.put(&p, body).await?;
+    let idle = std::time::Duration::from_secs(st.config.body_idle_timeout_secs.max(1));
+    svc::store(&st)?
+        .put(&p, idle_limited(payload, idle))
+        .await?;
     empty()
+}
+
+/// An upload body that fails once no byte arrived for `idle` (a stalled client), rather than waiting
+/// for it forever.
+fn idle_limited(
+    payload: web::Payload,
+    idle: std::time::Duration,
+) -> impl futures_util::Stream<Item = ApiResult<web::Bytes>> + Unpin {
+    Box::pin(futures_util::stream::unfold(
+        (payload, false),
+        move |(mut payload, failed)| async move {
+            if failed {
+                return None;
+            }
+            match tokio::time::timeout(idle, payload.next()).await {
+                Ok(None) => None,
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), (payload, false))),
+                Ok(Some(Err(e))) => Some((
+                    Err(ApiError::invalid(format!("Upload interrupted: {e}"))),
+                    (payload, true),
+                )),
+                Err(_) => Some((
+                    Err(ApiError::invalid(format!(
+                        "Upload stalled: no data for {} s",
+                        idle.as_secs()
+                    ))),
+                    (payload, true),
+                )),
+            }
+        },
+    ))
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow-artifacts/artifacts/{path}", tag = "artifacts",
@@ -47,14 +79,14 @@ pub async fn download(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let p = safe_path(&path, false)?;
-    send(&st, &req, &p).await
+    send(&req, svc::store(&st)?, &p).await
 }
 
 /// Stream an artifact with MLflow's headers: type guessed from the name, attachment, nosniff; ranges
 /// are honoured (by actix-files for local files, by S3 for objects).
 pub(super) async fn send(
-    st: &AppState,
     req: &HttpRequest,
+    store: &Store,
     p: &SafePath,
 ) -> ApiResult<HttpResponse> {
     let range = req
@@ -66,15 +98,16 @@ pub(super) async fn send(
         disposition: DispositionType::Attachment,
         parameters: vec![DispositionParam::Filename(p.file_name().to_string())],
     };
-    let mut resp = match svc::store(st)?.get(p, range).await? {
+    let mut resp = match store.get(p, range).await? {
         Object::File(file, real) => NamedFile::from_file(file, real)
             .map_err(|e| ApiError::internal(format!("cannot open artifact: {e}")))?
             .use_etag(true)
             .use_last_modified(true)
+            .prefer_utf8(false)
+            .set_content_type(crate::storage::mime::mime_type(p.file_name()))
             .set_content_disposition(disposition)
             .into_response(req),
         Object::Remote(obj) => {
-            let ext = p.file_name().rsplit_once('.').map_or("", |(_, e)| e);
             let mut b = match &obj.content_range {
                 Some(cr) => {
                     let mut b = HttpResponse::PartialContent();
@@ -83,7 +116,7 @@ pub(super) async fn send(
                 }
                 None => HttpResponse::Ok(),
             };
-            b.content_type(actix_files::file_extension_to_mime(ext))
+            b.content_type(crate::storage::mime::mime_type(p.file_name()))
                 .insert_header(disposition)
                 .insert_header((header::ACCEPT_RANGES, "bytes"));
             if let Some(etag) = &obj.etag {
@@ -102,6 +135,12 @@ pub(super) async fn send(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
+    // MLflow's exact form (a token name unquoted); actix's own quotes every name.
+    if let Ok(v) =
+        header::HeaderValue::from_str(&crate::storage::mime::content_disposition(p.file_name()))
+    {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
     Ok(resp)
 }
 
@@ -173,7 +212,7 @@ pub async fn list_run_artifacts(
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
     let rel = safe_path(req.path.as_deref().unwrap_or(""), true)?;
     let (root_uri, root) = blocking(st.clone(), move |s| svc::run_root(s, &run_id)).await?;
-    let files = svc::list_under(&st, &root, &rel).await?;
+    let files = root.list(&rel).await?;
     json(&ListArtifactsResponse { root_uri, files })
 }
 
@@ -186,7 +225,51 @@ pub async fn get_run_artifact(
     let run_id = run_id_of(&q.run_id, &q.run_uuid)?.to_string();
     let rel = safe_path(q.path.as_deref().unwrap_or(""), false)?;
     let (_, root) = blocking(st.clone(), move |s| svc::run_root(s, &run_id)).await?;
-    send(&st, &req, &root.join(&rel)).await
+    send_from(&req, &root, &rel).await
+}
+
+/// `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=`: the UI's upload of one small file (at
+/// most 10 MB, as in MLflow) into a run's artifacts.
+pub async fn upload_run_artifact(
+    st: State,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    const MAX: usize = 10 * 1024 * 1024;
+    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|e| ApiError::invalid(format!("Malformed query string: {e}")))?
+        .into_inner();
+    let run_id = q
+        .get("run_uuid")
+        .filter(|r| !r.is_empty())
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("Request must specify run_uuid."))?;
+    let path = q
+        .get("path")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::invalid("Request must specify path."))?;
+    let rel = safe_path(path, false)?;
+    if body.len() > MAX {
+        return Err(ApiError::invalid(
+            "Artifact size is too large. Max size is 10MB.",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::invalid("Request must specify data."));
+    }
+    let (_, root) = blocking(st.clone(), move |s| svc::run_root(s, &run_id)).await?;
+    root.put(&rel, body).await?;
+    empty()
+}
+
+/// Send `rel` of a resolved artifact root.
+pub(super) async fn send_from(
+    req: &HttpRequest,
+    root: &Root,
+    rel: &SafePath,
+) -> ApiResult<HttpResponse> {
+    let (store, p) = root.locate(rel);
+    send(req, store, &p).await
 }
 
 /// The mlflow-artifacts routes, mounted under `/api/2.0/mlflow-artifacts` and `/ajax-api/2.0/mlflow-artifacts`.

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 
 use super::extract::{Body, Query};
-use super::{blocking, empty, json, State};
+use super::{blocking, empty, json, searching, State};
 use crate::error::{ApiResult, ErrorBody};
 use crate::service::experiments as svc;
 use crate::types::requests::*;
@@ -46,7 +46,7 @@ pub async fn get_experiment_by_name(
 }
 
 async fn search(st: State, req: SearchExperiments) -> ApiResult<HttpResponse> {
-    let (experiments, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
+    let (experiments, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
     json(&SearchExperimentsResponse {
         experiments,
         next_page_token,

@@ -3,11 +3,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
-use super::{blocking, empty, json, State};
+use super::{blocking, empty, json, searching, State};
 use crate::error::{ApiResult, ErrorBody};
 use crate::service::logged_models as svc;
 use crate::storage::path::safe_path;
-use crate::storage::proxied_path;
 use crate::types::registry_requests::*;
 use crate::types::responses::ListArtifactsResponse;
 
@@ -84,7 +83,7 @@ pub async fn log_params(
 #[utoipa::path(post, path = "/api/2.0/mlflow/logged-models/search", tag = "logged-models", request_body = SearchLoggedModels,
     responses((status = 200, body = LoggedModelsPage), (status = 400, body = ErrorBody)))]
 pub async fn search(st: State, Body(req): Body<SearchLoggedModels>) -> ApiResult<HttpResponse> {
-    let (models, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
+    let (models, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
     json(&LoggedModelsPage {
         models,
         next_page_token,
@@ -101,8 +100,9 @@ pub async fn list_artifacts(
 ) -> ApiResult<HttpResponse> {
     let rel = safe_path(q.artifact_directory_path.as_deref().unwrap_or(""), true)?;
     let root_uri = blocking(st.clone(), move |s| svc::artifact_location(s, &id)).await?;
-    let root = proxied_path(&root_uri)?;
-    let files = crate::service::artifacts::list_under(&st, &root, &rel).await?;
+    let files = crate::service::artifacts::resolve_root(&st, &root_uri)?
+        .list(&rel)
+        .await?;
     json(&ListArtifactsResponse { root_uri, files })
 }
 
@@ -115,8 +115,8 @@ pub async fn get_artifact(
 ) -> ApiResult<HttpResponse> {
     let rel = safe_path(q.artifact_file_path.as_deref().unwrap_or(""), false)?;
     let root_uri = blocking(st.clone(), move |s| svc::artifact_location(s, &id)).await?;
-    let root = proxied_path(&root_uri)?;
-    super::artifacts::send(&st, &req, &root.join(&rel)).await
+    let root = crate::service::artifacts::resolve_root(&st, &root_uri)?;
+    super::artifacts::send_from(&req, &root, &rel).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

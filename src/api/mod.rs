@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod experiments;
 pub mod extract;
+pub mod fallback;
 pub mod graphql;
 pub mod health;
 pub mod logged_models;
@@ -30,6 +31,27 @@ where
     web::block(move || f(&st))
         .await
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+/// Run a search on the blocking pool once one of the search permits is free ([`AppState::searches`]).
+/// Waiting holds no thread; the permit goes with the work, so a search whose client went away still
+/// counts until its query ends (at the latest at the statement timeout).
+pub async fn searching<T, F>(st: State, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
+{
+    let permit = st
+        .searches
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal(format!("search gate closed: {e}")))?;
+    blocking(st, move |s| {
+        let _permit = permit;
+        f(s)
+    })
+    .await
 }
 
 pub fn json<T: Serialize>(body: &T) -> ApiResult<HttpResponse> {
@@ -100,5 +122,12 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
 pub fn ajax_only_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/metrics/get-history-bulk").route(web::get().to(metrics::get_history_bulk)),
+    )
+    .service(
+        web::resource("/upload-artifact").route(web::post().to(artifacts::upload_run_artifact)),
+    )
+    .service(
+        web::resource("/runs/create-promptlab-run")
+            .route(web::post().to(runs::create_promptlab_run)),
     );
 }

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
-use super::{blocking, empty, json, State};
+use super::{blocking, empty, json, searching, State};
 use crate::error::{ApiResult, ErrorBody};
 use crate::service::model_versions as svc;
 use crate::service::registry_read::parse_version;
@@ -102,7 +102,7 @@ pub async fn download_uri(st: State, Query(req): Query<VersionReq>) -> ApiResult
 }
 
 async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
-    let (model_versions, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
+    let (model_versions, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
     json(&ModelVersionsPage {
         model_versions,
         next_page_token,
@@ -128,8 +128,8 @@ pub async fn get_artifact(
     let (name, version) = key(&q.name, &q.version)?;
     let rel = crate::storage::path::safe_path(q.path.as_deref().unwrap_or(""), false)?;
     let uri = blocking(st.clone(), move |s| svc::artifact_root(s, &name, version)).await?;
-    let root = crate::storage::proxied_path(&uri)?;
-    super::artifacts::send(&st, &http, &root.join(&rel)).await
+    let root = crate::service::artifacts::resolve_root(&st, &uri)?;
+    super::artifacts::send_from(&http, &root, &rel).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::extract::{Body, Query};
-use super::{blocking, empty, json, State};
+use super::{blocking, empty, json, searching, State};
 use crate::error::{ApiResult, ErrorBody};
 use crate::service::registered_models as svc;
 use crate::types::registry_requests::*;
@@ -55,7 +55,7 @@ pub async fn delete(st: State, Body(req): Body<NameReq>) -> ApiResult<HttpRespon
 }
 
 async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
-    let (registered_models, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
+    let (registered_models, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
     json(&RegisteredModelsPage {
         registered_models,
         next_page_token,

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 
 use super::extract::{Body, Query};
-use super::{blocking, empty, json, State};
+use super::{blocking, empty, json, searching, State};
 use crate::error::{ApiResult, ErrorBody};
 use crate::service::runs as svc;
 use crate::types::requests::*;
@@ -105,9 +105,28 @@ pub async fn log_outputs(st: State, Body(req): Body<LogOutputs>) -> ApiResult<Ht
 #[utoipa::path(post, path = "/api/2.0/mlflow/runs/search", tag = "runs", request_body = SearchRuns,
     responses((status = 200, body = SearchRunsResponse), (status = 400, body = ErrorBody)))]
 pub async fn search_runs(st: State, Body(req): Body<SearchRuns>) -> ApiResult<HttpResponse> {
-    let (runs, next_page_token) = blocking(st, move |s| svc::search(s, &req)).await?;
+    let (runs, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
     json(&SearchRunsResponse {
         runs,
         next_page_token,
     })
+}
+
+/// `POST /ajax-api/2.0/mlflow/runs/create-promptlab-run`: the UI's prompt-engineering run.
+pub async fn create_promptlab_run(
+    st: State,
+    Body(req): Body<crate::types::requests::CreatePromptlabRun>,
+) -> ApiResult<HttpResponse> {
+    let (run, table) = blocking(st.clone(), move |s| {
+        crate::service::promptlab::create(s, &req)
+    })
+    .await?;
+    let (_, root) = blocking(st.clone(), {
+        let id = run.info.run_id.clone();
+        move |s| crate::service::artifacts::run_root(s, &id)
+    })
+    .await?;
+    let file = crate::storage::path::safe_path("eval_results_table.json", false)?;
+    root.put(&file, table.to_string().into()).await?;
+    json(&RunResponse { run })
 }

@@ -84,8 +84,75 @@ pub async fn telemetry_records() -> ApiResult<HttpResponse> {
 }
 
 /// No AI gateway: no endpoints.
-pub async fn gateway_proxy() -> ApiResult<HttpResponse> {
-    json(&json!({"endpoints": []}))
+/// `gateway-proxy`: without `MLFLOW_DEPLOYMENTS_TARGET` an empty gateway; with it, the path is checked as
+/// MLflow checks it (GET only `api/2.0/endpoints`, POST only `gateway/<name>/invocations`) and the call is
+/// forwarded to the operator's deployments server.
+pub async fn gateway_proxy(req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let Some(target) = std::env::var("MLFLOW_DEPLOYMENTS_TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        return json(&json!({"endpoints": []}));
+    };
+    let get = req.method() == actix_web::http::Method::GET;
+    let args: serde_json::Value = if get {
+        let q =
+            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                .map_err(|e| ApiError::invalid(format!("Malformed query string: {e}")))?;
+        json!(q.into_inner())
+    } else {
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!({}))
+    };
+    let path = args["gateway_path"].as_str().unwrap_or("");
+    let method = if get { "GET" } else { "POST" };
+    let trimmed = path.trim_matches('/');
+    let valid = if get {
+        trimmed == "api/2.0/endpoints"
+    } else {
+        let parts: Vec<&str> = trimmed.split('/').collect();
+        parts.len() == 3
+            && parts[0] == "gateway"
+            && !parts[1].is_empty()
+            && parts[2] == "invocations"
+    };
+    if path.is_empty() {
+        return Err(ApiError::invalid(
+            "Deployments proxy request must specify a gateway_path.",
+        ));
+    }
+    if !valid {
+        return Err(ApiError::invalid(format!(
+            "Invalid gateway_path: {path} for method: {method}"
+        )));
+    }
+    let url = format!("{}/{}", target.trim_end_matches('/'), trimmed);
+    let client = reqwest::Client::new();
+    let call = if get {
+        client.get(&url)
+    } else {
+        client.post(&url)
+    };
+    let call = match args.get("json_data") {
+        Some(data) if !data.is_null() => call.json(data),
+        _ => call,
+    };
+    let resp = call.send().await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::TEMPORARILY_UNAVAILABLE,
+            format!("Deployments server unreachable: {e}"),
+        )
+    })?;
+    let status = actix_web::http::StatusCode::from_u16(resp.status().as_u16())
+        .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    let bytes = resp.bytes().await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::TEMPORARILY_UNAVAILABLE,
+            format!("Deployments server: {e}"),
+        )
+    })?;
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .body(bytes))
 }
 
 /// Trace metrics: Harvester stores no traces yet, so every aggregation is empty.
@@ -109,39 +176,37 @@ pub async fn search_datasets(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // One resource a path, so that another method gets 405 rather than falling through to 404.
     cfg.configure(super::graphql::routes)
-        .route("/", web::get().to(index))
-        .route("/static-files/{path:.*}", web::get().to(static_file))
-        .route(
-            "/ajax-api/2.0/mlflow/users/current",
-            web::get().to(current_user),
+        .service(web::resource("/").route(web::get().to(index)))
+        .service(web::resource("/static-files/{path:.*}").route(web::get().to(static_file)))
+        .service(
+            web::resource("/ajax-api/2.0/mlflow/users/current").route(web::get().to(current_user)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/assistant/config",
-            web::get().to(assistant_config),
+        .service(
+            web::resource("/ajax-api/3.0/mlflow/assistant/config")
+                .route(web::get().to(assistant_config)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/assistant/providers",
-            web::get().to(assistant_providers),
+        .service(
+            web::resource("/ajax-api/3.0/mlflow/assistant/providers")
+                .route(web::get().to(assistant_providers)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/ui-telemetry",
-            web::get().to(telemetry_config),
+        .service(
+            web::resource("/ajax-api/3.0/mlflow/ui-telemetry")
+                .route(web::get().to(telemetry_config))
+                .route(web::post().to(telemetry_records)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/ui-telemetry",
-            web::post().to(telemetry_records),
+        .service(
+            web::resource("/ajax-api/2.0/mlflow/gateway-proxy")
+                .route(web::get().to(gateway_proxy))
+                .route(web::post().to(gateway_proxy)),
         )
-        .route(
-            "/ajax-api/2.0/mlflow/gateway-proxy",
-            web::get().to(gateway_proxy),
+        .service(
+            web::resource("/ajax-api/3.0/mlflow/traces/metrics")
+                .route(web::post().to(trace_metrics)),
         )
-        .route(
-            "/ajax-api/3.0/mlflow/traces/metrics",
-            web::post().to(trace_metrics),
-        )
-        .route(
-            "/ajax-api/2.0/mlflow/experiments/search-datasets",
-            web::post().to(search_datasets),
+        .service(
+            web::resource("/ajax-api/2.0/mlflow/experiments/search-datasets")
+                .route(web::post().to(search_datasets)),
         );
 }

@@ -108,9 +108,26 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// Per-connection PostgreSQL settings: the statement timeout that frees a connection from a runaway query.
+#[derive(Debug)]
+struct PgSession {
+    statement_timeout_ms: u128,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSession {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout_ms
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 impl Db {
-    /// Open the pool for `uri` and run the embedded migrations for its backend.
-    pub fn connect(uri: &str, pool_size: u32) -> Result<Db, String> {
+    /// Open the pool for `uri` and run the embedded migrations for its backend (`statement_timeout`:
+    /// PostgreSQL's, zero for none).
+    pub fn connect(uri: &str, pool_size: u32, statement_timeout: Duration) -> Result<Db, String> {
         match parse_store_uri(uri)? {
             StoreTarget::Sqlite(path) => {
                 let manager = ConnectionManager::<SqliteConnection>::new(path.clone());
@@ -146,6 +163,9 @@ impl Db {
                 let pool = Pool::builder()
                     .max_size(pool_size.max(2))
                     .connection_timeout(Duration::from_secs(10))
+                    .connection_customizer(Box::new(PgSession {
+                        statement_timeout_ms: statement_timeout.as_millis(),
+                    }))
                     .build(manager)
                     .map_err(|e| {
                         format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url))
@@ -177,6 +197,14 @@ impl Db {
             PoolKind::Sqlite(_, w) => Writer::Sqlite(w),
             PoolKind::Postgres(p) => Writer::Postgres(p.get()?),
         })
+    }
+
+    /// How many connections the pool holds.
+    pub fn pool_size(&self) -> u32 {
+        match &self.pool {
+            PoolKind::Sqlite(p, _) => p.max_size(),
+            PoolKind::Postgres(p) => p.max_size(),
+        }
     }
 
     /// Durability settings, for logs and benchmarks.

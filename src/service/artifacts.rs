@@ -9,8 +9,9 @@ use crate::db_read;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::run_data::RunReader;
 use crate::storage::path::{safe_path, SafePath};
+use crate::storage::roots::Root;
 use crate::storage::s3::{Presigned, S3Store};
-use crate::storage::{proxied_path, FileInfo, Store};
+use crate::storage::Store;
 use crate::types::requests::{MpuAbortReq, MpuCompleteReq, MpuCreateReq};
 use crate::types::responses::{MpuCreateResponse, MpuCredential, PresignedResponse};
 
@@ -139,25 +140,14 @@ pub async fn presigned_download(st: &AppState, path: &str) -> ApiResult<Presigne
     })
 }
 
-/// A run's artifact root on the proxied store, and its URI (only the run row is read; blocking).
-pub fn run_root(st: &AppState, run_id: &str) -> ApiResult<(String, SafePath)> {
-    store(st)?;
+/// A run's artifact root, resolved for reading, and its URI (only the run row is read; blocking).
+pub fn run_root(st: &AppState, run_id: &str) -> ApiResult<(String, Root)> {
     let uri = db_read!(st.db, |conn| conn.run_row(run_id))?.artifact_uri;
-    let root = proxied_path(&uri)?;
+    let root = resolve_root(st, &uri)?;
     Ok((uri, root))
 }
 
-/// `artifacts/list`: entries under `rel` of a run root, with paths relative to the run root.
-pub async fn list_under(
-    st: &AppState,
-    root: &SafePath,
-    rel: &SafePath,
-) -> ApiResult<Vec<FileInfo>> {
-    let mut files = store(st)?.list(&root.join(rel)).await?;
-    if !rel.is_root() {
-        for f in &mut files {
-            f.path = format!("{}/{}", rel.as_str(), f.path);
-        }
-    }
-    Ok(files)
+/// Any artifact URI (a logged model's location, a model version's source), resolved for reading.
+pub fn resolve_root(st: &AppState, uri: &str) -> ApiResult<Root> {
+    crate::storage::roots::resolve(uri, st.artifacts.as_ref())
 }

@@ -4,11 +4,11 @@ use diesel::prelude::*;
 
 use super::validation::{self as v, parse_experiment_id};
 use super::{now_ms, AppState};
-use crate::config::{append_to_uri, normalize_location};
 use crate::db::models::{ExperimentRow, ExperimentTagRow, NewExperiment};
 use crate::db::schema::{experiment_tags as et, experiments as ex, runs};
 use crate::error::{ApiError, ApiResult};
 use crate::search::{self, parse, targets, SqlBuf};
+use crate::storage::uri::{append as append_to_uri, resolve_if_local};
 use crate::types::entities::{Experiment, KeyValue};
 use crate::types::requests::{required, CreateExperiment, SearchExperiments};
 use crate::{db_read, db_write, load_dynamic};
@@ -56,7 +56,7 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
                 "Artifact location cannot be a runs:/ URI. Given: '{l}'"
             )))
         }
-        Some(l) => Some(normalize_location(l)),
+        Some(l) => Some(resolve_if_local(l)),
         None => None,
     };
     let mut tags = Vec::with_capacity(req.tags.len());

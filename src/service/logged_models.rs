@@ -7,7 +7,6 @@ use diesel::prelude::*;
 
 use super::validation::{self as v, parse_experiment_id};
 use super::{now_ms, AppState};
-use crate::config::append_to_uri;
 use crate::db::models::{LoggedModelMetricRow, LoggedModelRow, ModelKvRow};
 use crate::db::schema::{
     logged_model_metrics as lmm, logged_model_params as lmp, logged_model_tags as lmt,
@@ -15,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::search::{self, parse, targets, Bind, SqlBuf};
+use crate::storage::uri::append as append_to_uri;
 use crate::types::entities::{KeyValue, Metric};
 use crate::types::registry::{LoggedModel, LoggedModelData, LoggedModelInfo};
 use crate::types::registry_requests::{CreateLoggedModel, SearchLoggedModels};
@@ -340,6 +340,7 @@ pub fn search(
     let mut buf = SqlBuf::new(st.db.dialect);
     buf.push("SELECT logged_models.* FROM logged_models WHERE logged_models.lifecycle_stage = 'active' AND logged_models.experiment_id IN ");
     buf.bind_list(exp_ids);
+    push_datasets(&mut buf, &req.datasets)?;
     search::sql::push_where(&mut buf, &targets::LOGGED_MODELS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::LOGGED_MODELS, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
@@ -352,6 +353,38 @@ pub fn search(
     });
     let (params, tags, metrics) = side;
     Ok((assemble(rows, params, tags, metrics), next))
+}
+
+/// `datasets`: only models with metrics logged on one of the named datasets (MLflow's clause without a
+/// metric filter; with one, MLflow also scopes the metric comparison to those datasets, which this
+/// approximates by requiring both).
+fn push_datasets(
+    buf: &mut SqlBuf,
+    datasets: &[crate::types::registry::LoggedModelDataset],
+) -> ApiResult<()> {
+    if datasets.is_empty() {
+        return Ok(());
+    }
+    buf.push(" AND logged_models.model_id IN (SELECT model_id FROM logged_model_metrics WHERE ");
+    for (i, d) in datasets.iter().enumerate() {
+        let name = d
+            .dataset_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid("`dataset_name` in the `datasets` clause must be specified.")
+            })?;
+        buf.push(if i == 0 { "(" } else { " OR (" });
+        buf.push("dataset_name = ")
+            .bind(Bind::Text(name.to_string()));
+        if let Some(digest) = &d.dataset_digest {
+            buf.push(" AND dataset_digest = ")
+                .bind(Bind::Text(digest.clone()));
+        }
+        buf.push(")");
+    }
+    buf.push(")");
+    Ok(())
 }
 
 /// The artifact location of an active logged model (for its artifact routes and `models:/m-…` sources).

@@ -152,7 +152,11 @@ pub fn history(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Vec<Metric>,
         }
     }
     let offset = search::decode_page_token(req.page_token.as_deref())?;
-    let limit = req.max_results;
+    // A page holds at most 25,000 points (MLflow's bulk cap), whatever max_results asks: memory stays
+    // bounded, and the client pages on with the token as it would for any smaller page.
+    let limit = req
+        .max_results
+        .map(|n| n.min(crate::service::validation::GET_METRIC_HISTORY_MAX_RESULTS));
     let mut rows: Vec<MetricRow> = db_read!(st.db, |conn| {
         conn.run_row(run_id)?;
         let q = m::table
@@ -174,21 +178,35 @@ pub fn history(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Vec<Metric>,
     Ok((rows.into_iter().map(|r| to_wire(r, false)).collect(), next))
 }
 
-fn check_run_ids(ids: &[String], name: &str) -> ApiResult<()> {
-    if ids.is_empty() {
-        return Err(ApiError::missing(name));
+/// The run-id list of the two bulk routes, refused in each handler's own words.
+fn check_run_ids(ids: &[String], interval: bool) -> ApiResult<()> {
+    match (ids.is_empty(), interval) {
+        (true, true) => return Err(ApiError::missing("run_ids")),
+        (true, false) => {
+            return Err(ApiError::invalid(
+                "GetMetricHistoryBulk request must specify at least one run_id.",
+            ))
+        }
+        _ => {}
     }
     if ids.len() > 100 {
-        return Err(ApiError::invalid(format!(
-            "GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {} run_ids.",
-            ids.len()
-        )));
+        return Err(ApiError::invalid(if interval {
+            format!(
+                "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received {} run_ids.",
+                ids.len()
+            )
+        } else {
+            format!(
+                "GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {} run_ids.",
+                ids.len()
+            )
+        }));
     }
     Ok(())
 }
 
 pub fn bulk_interval(st: &AppState, req: &GetHistoryBulkInterval) -> ApiResult<Vec<Metric>> {
-    check_run_ids(&req.run_ids, "run_ids")?;
+    check_run_ids(&req.run_ids, true)?;
     let key = required(&req.metric_key, "metric_key")?;
     let max = req.max_results.unwrap_or(2500);
     if !(1..=2500).contains(&max) {
@@ -290,8 +308,10 @@ fn sample_sql(
 }
 
 pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
-    check_run_ids(&req.run_id, "run_id")?;
-    let key = required(&req.metric_key, "metric_key")?;
+    check_run_ids(&req.run_id, false)?;
+    let key = req.metric_key.as_deref().ok_or_else(|| {
+        ApiError::invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    })?;
     let max = req
         .max_results
         .unwrap_or(v::GET_METRIC_HISTORY_MAX_RESULTS)

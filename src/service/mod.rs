@@ -32,6 +32,7 @@ pub mod logged_models;
 pub mod metrics;
 pub mod model_versions;
 pub mod names;
+pub mod promptlab;
 pub mod registered_models;
 pub mod registry_read;
 pub mod registry_search;
@@ -61,6 +62,11 @@ pub struct AppState {
     pub artifacts: Option<Arc<Store>>,
     /// Webhook secrets and event delivery.
     pub hooks: Arc<webhooks::Hooks>,
+    /// Host validation, CORS and security headers.
+    pub security: Arc<crate::security::Security>,
+    /// Searches running at once: at most half the pool, so that slow or abandoned searches can never
+    /// hold every connection and ordinary requests always find one.
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -71,7 +77,17 @@ impl AppState {
         hooks: webhooks::Hooks,
     ) -> AppState {
         let artifact_root: Arc<str> = config.artifact_root().into();
+        let security = crate::security::Security::new(
+            config.allowed_hosts.as_deref(),
+            config.cors_allowed_origins.as_deref(),
+            &config.x_frame_options,
+            config.disable_security_middleware,
+            config.static_prefix.as_deref(),
+        );
+        let searches = (db.pool_size() / 2).max(1) as usize;
         AppState {
+            searches: Arc::new(tokio::sync::Semaphore::new(searches)),
+            security: Arc::new(security),
             db,
             config: Arc::new(config),
             artifact_root,

@@ -23,7 +23,19 @@ use crate::{db_read, db_write, is_prompt_model, load_dynamic, mv_extras, mv_row,
 pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion> {
     let name = required(&req.name, "name")?.to_string();
     let source = required(&req.source, "source")?.to_string();
-    check_traversal(&source)?;
+    // Local sources are resolved and must lie in the run's artifact directory (below); every other
+    // source may not hold `..` at all (`_validate_non_local_source_contains_relative_paths`).
+    if super::version_sources::local_source(&source).is_none() {
+        if source.starts_with("file:") {
+            // `file://host/…` names another machine's disk, which nothing here can read (stock
+            // 3.17.2 fails such a request with a 500; a deterministic refusal is a 400).
+            return Err(bad_source(
+                &source,
+                "A file: URI must name a path on this server (file:///path), not another host.",
+            ));
+        }
+        check_traversal(&source)?;
+    }
     let tags = tag_pairs(&req.tags)?;
     let is_prompt = tags
         .iter()
@@ -100,7 +112,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 .and_then(|o| serde_json::from_str(&o).ok())
                 .unwrap_or_default();
             list.push(serde_json::json!({"name": name, "version": version}));
-            let value = serde_json::Value::Array(list).to_string();
+            let value = crate::types::pyjson::dumps(&serde_json::Value::Array(list));
             let tag = ModelKvRow {
                 model_id: m.model_id.clone(),
                 key: key.into(),
@@ -303,7 +315,7 @@ pub fn artifact_root(st: &AppState, name: &str, version: i64) -> ApiResult<Strin
         use super::run_data::RunReader;
         conn.run_row(run_id)?
     });
-    Ok(crate::config::append_to_uri(
+    Ok(crate::storage::uri::append(
         &run.artifact_uri,
         path.trim_matches('/'),
     ))

@@ -44,6 +44,7 @@ pub fn tag_pairs(tags: &[KeyValueIn]) -> ApiResult<Vec<(String, String)>> {
 
 pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<RegisteredModel> {
     let name = required(&req.name, "name")?.to_string();
+    super::validation::validate_model_name(&name, "name")?;
     let tags = tag_pairs(&req.tags)?;
     let now = now_ms();
     db_write!(st.db, |conn| {
@@ -97,6 +98,7 @@ pub fn get(st: &AppState, name: &str) -> ApiResult<RegisteredModel> {
 }
 
 pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<RegisteredModel> {
+    super::validation::validate_model_name(new_name, "new_name")?;
     let now = now_ms();
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;

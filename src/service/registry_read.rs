@@ -99,10 +99,20 @@ pub fn entity(prompt: bool, model: &'static str, prompt_entity: &'static str) ->
     }
 }
 
-/// Tags as the `{key: value}` object webhook payloads carry.
+/// The prompt registry's own bookkeeping tags, which MLflow keeps out of prompt payloads.
+const INTERNAL_PROMPT_TAGS: [&str; 5] = [
+    "mlflow.prompt.is_prompt",
+    "mlflow.prompt.text",
+    "_mlflow_prompt_type",
+    "_mlflow_prompt_model_config",
+    "_mlflow_experiment_ids",
+];
+
+/// Tags as the `{key: value}` object webhook payloads carry (without the internal prompt tags).
 pub fn tag_object(tags: &[(String, String)]) -> serde_json::Value {
     serde_json::Value::Object(
         tags.iter()
+            .filter(|(k, _)| !INTERNAL_PROMPT_TAGS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
     )

@@ -149,7 +149,15 @@ pub fn dataset_summaries(
     experiment_ids: &[String],
 ) -> ApiResult<Vec<serde_json::Value>> {
     if experiment_ids.is_empty() {
-        return Err(ApiError::missing("experiment_ids"));
+        return Err(ApiError::invalid(
+            "SearchDatasets request must specify at least one experiment_id.",
+        ));
+    }
+    if experiment_ids.len() > 20 {
+        return Err(ApiError::invalid(format!(
+            "SearchDatasets request cannot specify more than 20 experiment_ids. Received {} experiment_ids.",
+            experiment_ids.len()
+        )));
     }
     let ids = experiment_ids
         .iter()

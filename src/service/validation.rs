@@ -57,6 +57,36 @@ fn path_is_normal(key: &str) -> bool {
 }
 
 /// Truncate a value to `max` characters (MLflow's default `MLFLOW_TRUNCATE_LONG_VALUES=true`).
+/// The width of MLflow's `registered_models.name` column: longer names cannot be stored by stock either.
+pub const MAX_REGISTERED_MODEL_NAME_LENGTH: usize = 256;
+
+/// `_validate_model_name`: not empty, no `/` or `:`, not a path that resolves elsewhere, and within
+/// the column width.
+pub fn validate_model_name(name: &str, param: &str) -> ApiResult<()> {
+    if name.trim().is_empty() {
+        return Err(ApiError::missing(param));
+    }
+    if name.contains(['/', ':']) {
+        return Err(ApiError::invalid(format!(
+            "Invalid model name '{name}'. Names cannot contain '/' or ':'."
+        )));
+    }
+    // posixpath.normpath of a name without '/' changes only '.', and '..'-prefixed names resolve upward.
+    if name == "." || name.starts_with("..") {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {} for parameter '{param}' supplied: Names may be treated as files in certain \
+             cases, and must not resolve to other names when treated as such. This name would resolve to '{name}'",
+            serde_json::to_string(name).unwrap_or_default()
+        )));
+    }
+    if name.chars().count() > MAX_REGISTERED_MODEL_NAME_LENGTH {
+        return Err(ApiError::invalid(format!(
+            "Registered model name exceeds the maximum length of {MAX_REGISTERED_MODEL_NAME_LENGTH} characters"
+        )));
+    }
+    Ok(())
+}
+
 pub fn truncate(value: &str, max: usize) -> String {
     match value.char_indices().nth(max) {
         Some((idx, _)) => value[..idx].to_string(),

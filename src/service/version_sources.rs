@@ -32,6 +32,61 @@ pub fn is_under(path: &str, under: &str) -> bool {
     path == under || path.starts_with(&format!("{under}/"))
 }
 
+/// A local source (a plain path, or a `file:` URI without a remote host), as an absolute path with `.`
+/// and `..` resolved (`pathlib.Path(local_file_uri_to_path(source)).resolve()`).
+pub fn local_source(source: &str) -> Option<std::path::PathBuf> {
+    let path = if let Some(rest) = source.strip_prefix("file:") {
+        let rest = match rest.strip_prefix("//") {
+            Some(r) => r.strip_prefix("localhost").unwrap_or(r),
+            None => rest,
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return None; // file://host/… names another machine
+        }
+        percent_encoding::percent_decode_str(rest)
+            .decode_utf8_lossy()
+            .into_owned()
+    } else if source.contains(":/") || source.contains("://") {
+        return None;
+    } else {
+        source.to_string()
+    };
+    let base = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let mut out = std::path::PathBuf::from("/");
+    for seg in base.join(path).components() {
+        match seg {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(s) => out.push(s),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// A local source must lie in the artifact directory of the run (or logged model) the request names,
+/// as `_validate_source_run`/`_validate_source_model` demand; `root` is that artifact URI, if any.
+pub fn check_local(local: &std::path::Path, root: Option<&str>, by_model: bool) -> ApiResult<()> {
+    if let Some(root) = root.and_then(local_source) {
+        if local.starts_with(&root) {
+            return Ok(());
+        }
+    }
+    let (param, what) = if by_model {
+        ("model_id", "run specified by the model_id")
+    } else {
+        ("run_id", "run specified by the run_id")
+    };
+    Err(bad_source(
+        &local.display().to_string(),
+        &format!(
+            "To use a local path as a model version source, the {param} request parameter has to be \
+             specified and the local path has to be contained within the artifact directory of the {what}."
+        ),
+    ))
+}
+
 /// What a validated source adds to the version: its storage location, the run, and the logged model.
 #[derive(Default)]
 pub struct Resolved {
@@ -62,7 +117,35 @@ macro_rules! resolve_source {
             r.filter(|r| r.lifecycle_stage == "active")
                 .ok_or_else(|| $crate::service::logged_models::not_found(id))
         };
-        if let Some(rest) = source.strip_prefix("models:/") {
+        if let Some(local) = $crate::service::version_sources::local_source(source) {
+            let root = match (model_id, run_id) {
+                (Some(id), _) => {
+                    let m = find_model($conn, id)?;
+                    let loc = m.artifact_location.clone();
+                    if out.run_id.is_none() {
+                        out.run_id = m.source_run_id.clone();
+                    }
+                    out.model = Some(m);
+                    Some(loc)
+                }
+                (None, Some(rid)) => {
+                    let run: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
+                        .find(rid)
+                        .first($conn)
+                        .optional()?;
+                    let run = run.ok_or_else(|| {
+                        $crate::error::ApiError::not_found(format!("Run with id={rid} not found"))
+                    })?;
+                    Some(run.artifact_uri)
+                }
+                (None, None) => None,
+            };
+            $crate::service::version_sources::check_local(
+                &local,
+                root.as_deref(),
+                model_id.is_some(),
+            )?;
+        } else if let Some(rest) = source.strip_prefix("models:/") {
             let rest = rest.trim_end_matches('/');
             if rest.starts_with("m-") && !rest.contains('/') {
                 if model_id.is_some_and(|m| m != rest) {

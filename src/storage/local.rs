@@ -16,6 +16,18 @@ use crate::error::{ApiError, ApiResult};
 /// Uploads in progress live here (same filesystem as the root, so the final rename is atomic).
 pub const UPLOADS_DIR: &str = ".harvester-uploads";
 
+/// Bytes gathered before one write on the blocking pool.
+const WRITE_BATCH: usize = 1 << 20;
+
+/// Run a short blocking file operation on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("upload worker failed: {e}")))?
+}
+
 #[derive(Clone)]
 pub struct LocalStore {
     root: PathBuf,
@@ -42,6 +54,20 @@ impl LocalStore {
         let _ = fs::remove_dir_all(&uploads);
         fs::create_dir_all(&uploads).map_err(|e| format!("{}: {e}", uploads.display()))?;
         Ok(LocalStore { root })
+    }
+
+    /// A read-only view of an existing local artifact root (a run or model whose experiment keeps its
+    /// artifacts on a local path): nothing is created, and a missing root lists as empty.
+    pub fn view(root: &str) -> LocalStore {
+        let root = fs::canonicalize(root).unwrap_or_else(|_| PathBuf::from(root));
+        LocalStore { root }
+    }
+
+    /// Make a [`LocalStore::view`] writable: its root and upload folder exist afterwards (nothing is
+    /// cleared, since other writers may share the folder).
+    pub fn ensure_writable(&self) -> ApiResult<()> {
+        fs::create_dir_all(self.root.join(UPLOADS_DIR))
+            .map_err(|e| io_err("cannot create artifact directory", e))
     }
 
     pub fn root(&self) -> &Path {
@@ -77,11 +103,18 @@ impl LocalStore {
 
     /// Create the parent directories of `p` one by one, refusing symlinks that leave the root and files in
     /// the way; returns the final file path.
-    fn prepare_parent(&self, p: &SafePath) -> ApiResult<PathBuf> {
+    fn prepare_parent(&self, p: &SafePath, created: &mut Vec<PathBuf>) -> ApiResult<PathBuf> {
         let segs: Vec<&str> = p.segments().collect();
         let (last, dirs) = segs
             .split_last()
             .ok_or_else(|| ApiError::invalid("Invalid path: ''"))?;
+        if segs.first() == Some(&UPLOADS_DIR) {
+            // The server's own scratch folder: an upload there would be acknowledged, then swept away.
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{}': '{UPLOADS_DIR}' is reserved by the server",
+                p.as_str()
+            )));
+        }
         let mut cur = self.root.clone();
         for seg in dirs {
             cur.push(seg);
@@ -100,7 +133,7 @@ impl LocalStore {
                     )))
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => match fs::create_dir(&cur) {
-                    Ok(()) => {}
+                    Ok(()) => created.push(cur.clone()),
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(io_err("cannot create artifact directory", e)),
                 },
@@ -119,55 +152,67 @@ impl LocalStore {
 
     /// Start an upload to a temporary file; [`Upload::finish`] moves it under its name.
     pub fn begin(&self, p: &SafePath) -> ApiResult<Upload> {
-        let target = self.prepare_parent(p)?;
+        let mut created = Vec::new();
+        let target = match self.prepare_parent(p, &mut created) {
+            Ok(t) => t,
+            Err(e) => {
+                remove_empty(&created);
+                return Err(e);
+            }
+        };
         let tmp = self
             .root
             .join(UPLOADS_DIR)
             .join(uuid::Uuid::new_v4().simple().to_string());
-        let file = fs::File::create(&tmp).map_err(|e| io_err("cannot create upload file", e))?;
+        let file = match fs::File::create(&tmp) {
+            Ok(f) => f,
+            Err(e) => {
+                remove_empty(&created);
+                return Err(io_err("cannot create upload file", e));
+            }
+        };
         Ok(Upload {
             file: Some(file),
             tmp,
             target,
             written: 0,
+            created,
         })
     }
 
-    /// Store a streamed body under `p`. The body goes to a blocking writer through a small channel, so
-    /// memory stays bounded (8 chunks), and the file only gets its name after the body ended, so a
-    /// dropped or failed upload leaves nothing.
+    /// Store a streamed body under `p`. Chunks are gathered in memory up to [`WRITE_BATCH`] and each
+    /// batch is written by a short task on the blocking pool, so an upload that stalls holds no thread
+    /// (only its socket) while it waits for bytes, and memory stays bounded. The file only gets its name
+    /// after the body ended, so a dropped or failed upload leaves nothing, not even the folders it made.
     pub async fn put<S>(&self, p: &SafePath, mut body: S) -> ApiResult<u64>
     where
         S: Stream<Item = ApiResult<Bytes>> + Unpin,
     {
-        enum Msg {
-            Chunk(Bytes),
-            End,
+        let (store, path) = (self.clone(), p.clone());
+        let mut up = blocking(move || store.begin(&path)).await?;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut pending = 0usize;
+        loop {
+            let next = body.next().await;
+            let end = next.is_none();
+            if let Some(chunk) = next {
+                let chunk = chunk?;
+                pending += chunk.len();
+                batch.push(chunk);
+            }
+            if pending >= WRITE_BATCH || (end && !batch.is_empty()) {
+                let chunks = std::mem::take(&mut batch);
+                pending = 0;
+                up = blocking(move || {
+                    chunks.iter().try_for_each(|c| up.write(c))?;
+                    Ok(up)
+                })
+                .await?;
+            }
+            if end {
+                return blocking(move || up.finish()).await;
+            }
         }
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(8);
-        let (store, p) = (self.clone(), p.clone());
-        let writer = tokio::task::spawn_blocking(move || {
-            let mut up = store.begin(&p)?;
-            while let Some(msg) = rx.blocking_recv() {
-                match msg {
-                    Msg::Chunk(c) => up.write(&c)?,
-                    Msg::End => return up.finish(),
-                }
-            }
-            Err(ApiError::invalid("Upload interrupted"))
-        });
-        let feed = async move {
-            while let Some(chunk) = body.next().await {
-                if tx.send(Msg::Chunk(chunk?)).await.is_err() {
-                    return Ok(()); // the writer failed; its error is the answer
-                }
-            }
-            let _ = tx.send(Msg::End).await;
-            Ok::<(), ApiError>(())
-        };
-        let (written, fed) = tokio::join!(writer, feed);
-        fed?;
-        written.map_err(|e| ApiError::internal(format!("upload worker failed: {e}")))?
     }
 
     /// List a directory: basenames, sorted; a missing path or a file lists as empty (as MLflow's local
@@ -238,12 +283,22 @@ impl LocalStore {
     }
 }
 
-/// An upload in progress: dropped without [`Upload::finish`], it removes its temporary file.
+/// Remove the folders an unfinished upload created, deepest first, where they are still empty (another
+/// upload may have put a file in one meanwhile; `remove_dir` leaves a non-empty folder alone).
+fn remove_empty(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+/// An upload in progress: dropped without [`Upload::finish`], it removes its temporary file and the
+/// folders it created.
 pub struct Upload {
     file: Option<fs::File>,
     tmp: PathBuf,
     target: PathBuf,
     written: u64,
+    created: Vec<PathBuf>,
 }
 
 impl Upload {
@@ -264,8 +319,10 @@ impl Upload {
         }
         if let Err(e) = fs::rename(&self.tmp, &self.target) {
             let _ = fs::remove_file(&self.tmp);
+            remove_empty(&self.created);
             return Err(io_err("cannot store artifact", e));
         }
+        self.created.clear();
         Ok(self.written)
     }
 }
@@ -274,6 +331,7 @@ impl Drop for Upload {
     fn drop(&mut self) {
         if self.file.is_some() {
             let _ = fs::remove_file(&self.tmp);
+            remove_empty(&self.created);
         }
     }
 }

@@ -2,8 +2,11 @@
 //! the embedded default, or S3, the production backend), plus resolving run artifact URIs onto it.
 
 pub mod local;
+pub mod mime;
 pub mod path;
+pub mod roots;
 pub mod s3;
+pub mod uri;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -11,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use local::LocalStore;
-use path::{safe_path, SafePath};
+use path::SafePath;
 use s3::S3Store;
 
 /// One listing entry, as MLflow's `FileInfo`.
@@ -139,21 +142,4 @@ pub fn local_path(uri: &str) -> Option<String> {
         return None;
     }
     Some(uri.to_string())
-}
-
-/// Where a run's (or logged model's) artifacts live, relative to the proxied store, for an
-/// `mlflow-artifacts:` URI (`mlflow-artifacts:/1/<run>/artifacts`, or with a `//host:port` netloc).
-pub fn proxied_path(artifact_uri: &str) -> ApiResult<SafePath> {
-    let rest = artifact_uri
-        .strip_prefix("mlflow-artifacts:")
-        .ok_or_else(|| {
-            ApiError::invalid(format!(
-                "Artifacts at '{artifact_uri}' are not served by this server's artifact proxy"
-            ))
-        })?;
-    let rest = match rest.strip_prefix("//") {
-        Some(netloc_and_path) => netloc_and_path.split_once('/').map_or("", |(_, p)| p),
-        None => rest.trim_start_matches('/'),
-    };
-    safe_path(rest, true)
 }

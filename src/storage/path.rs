@@ -6,8 +6,9 @@ use percent_encoding::percent_decode_str;
 
 use crate::error::{ApiError, ApiResult};
 
-fn invalid(path: &str) -> ApiError {
-    ApiError::invalid(format!("Invalid path: '{path}'"))
+/// MLflow's exact words (`validate_path_is_safe`), which do not echo the path.
+fn invalid(_path: &str) -> ApiError {
+    ApiError::invalid("Invalid path")
 }
 
 /// A relative artifact path with only normal segments, joined by `/`. Empty means the root.

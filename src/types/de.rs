@@ -17,11 +17,16 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     let v = Option::<Value>::deserialize(d)?;
     match v {
         None | Some(Value::Null) => Ok(None),
+        // A whole float is accepted only inside int64's range: `as` would clamp 1e30 to i64::MAX.
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= -(2f64.powi(63)) && *f < 2f64.powi(63))
+                    .map(|f| f as i64)
+            })
             .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("expected an integer, got {n}"))),
+            .ok_or_else(|| de::Error::custom(format!("expected a 64-bit integer, got {n}"))),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => s
             .trim()

@@ -13,6 +13,7 @@ macro_rules! request {
 
 pub mod de;
 pub mod entities;
+pub mod pyjson;
 pub mod registry;
 pub mod registry_requests;
 pub mod requests;

@@ -82,7 +82,6 @@ request!(ExperimentTagReq {
     #[serde(deserialize_with = "de::opt_string_or_num")]
     experiment_id: Option<String>,
     key: Option<String>,
-    #[serde(deserialize_with = "de::opt_string_or_num")]
     value: Option<String>,
 });
 
@@ -125,7 +124,7 @@ request!(RunKeyValue {
     run_id: Option<String>,
     run_uuid: Option<String>,
     key: Option<String>,
-    #[serde(deserialize_with = "de::opt_string_or_num")]
+    // MLflow's `_assert_string`: a number is refused ("Invalid value 41 for parameter 'value'").
     value: Option<String>,
 });
 request!(LogBatch {
@@ -208,3 +207,21 @@ request!(SearchDatasets {
     experiment_ids: Vec<String>,
 });
 request!(RunArtifactReq { run_id: Option<String>, run_uuid: Option<String>, path: Option<String> });
+
+request!(CreatePromptlabRun {
+    #[serde(deserialize_with = "de::opt_string_or_num")]
+    experiment_id: Option<String>,
+    run_name: Option<String>,
+    tags: Vec<KeyValueIn>,
+    prompt_template: Option<String>,
+    prompt_parameters: Vec<KeyValueIn>,
+    model_route: Option<String>,
+    model_parameters: Vec<KeyValueIn>,
+    model_input: Option<String>,
+    model_output: Option<String>,
+    model_output_parameters: Vec<KeyValueIn>,
+    mlflow_version: Option<String>,
+    user_id: Option<String>,
+    #[serde(deserialize_with = "de::opt_i64")]
+    start_time: Option<i64>,
+});

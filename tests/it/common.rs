@@ -117,7 +117,7 @@ where
     B: MessageBody,
 {
     pub async fn send(&self, req: test::TestRequest) -> (StatusCode, Value) {
-        let resp = test::call_service(&self.svc, req.to_request()).await;
+        let resp = test::call_service(&self.svc, with_host(req)).await;
         let status = resp.status();
         let bytes = test::read_body(resp).await;
         let v = serde_json::from_slice(&bytes)
@@ -134,7 +134,7 @@ where
         std::collections::HashMap<String, String>,
         actix_web::web::Bytes,
     ) {
-        let resp = test::call_service(&self.svc, req.to_request()).await;
+        let resp = test::call_service(&self.svc, with_host(req)).await;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -204,6 +204,19 @@ where
             .expect("run id")
             .to_string()
     }
+}
+
+/// The request with `Host: localhost:5000` unless the test set one (every HTTP/1.1 client sends it, and
+/// the server refuses requests whose Host it does not serve).
+pub fn with_host(req: test::TestRequest) -> actix_http::Request {
+    let mut r = req.to_request();
+    if !actix_web::HttpMessage::headers(&r).contains_key(actix_web::http::header::HOST) {
+        r.headers_mut().insert(
+            actix_web::http::header::HOST,
+            actix_web::http::header::HeaderValue::from_static("localhost:5000"),
+        );
+    }
+    r
 }
 
 /// Assert an MLflow error: HTTP status and `error_code`.

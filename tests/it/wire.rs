@@ -14,9 +14,39 @@ async fn request_parsing(b: Backend) {
         json!({"runId": run, "key": "m", "value": 1.5, "timestamp": "1700000000000", "step": "2"}),
     )
     .await;
+    // A number where MLflow's schema says string is refused, naming the value as MLflow does.
+    let bad = t
+        .post(
+            "runs/log-parameter",
+            json!({"run_uuid": run, "key": "p", "value": 5}),
+        )
+        .await;
+    assert_err(&bad, 400, "INVALID_PARAMETER_VALUE");
+    assert!(
+        bad.1["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid value 5 for parameter 'value' supplied"),
+        "{}",
+        bad.1
+    );
+    let bad = t
+        .post(
+            "runs/set-tag",
+            json!({"run_id": 31, "key": "t", "value": "v"}),
+        )
+        .await;
+    assert!(
+        bad.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid value 31 for parameter 'run_id' supplied"),
+        "{}",
+        bad.1
+    );
     t.ok(
         "runs/log-parameter",
-        json!({"run_uuid": run, "key": "p", "value": 5}),
+        json!({"run_uuid": run, "key": "p", "value": "5"}),
     )
     .await;
     let r = t.ok_get(&format!("runs/get?run_uuid={run}")).await;

@@ -1,6 +1,8 @@
 //! `/graphql`: the operations the MLflow UI sends (§11.5), on `async-graphql`. Every resolver calls the
 //! same service function as the REST route, so the data is the same.
 
+mod artifacts;
+mod limits;
 mod types;
 
 use std::sync::OnceLock;
@@ -231,6 +233,27 @@ impl Query {
         Ok(Some(search_runs(ctx, input).await?))
     }
 
+    async fn mlflow_list_artifacts(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<artifacts::ListArtifactsInput>,
+    ) -> async_graphql::Result<Option<artifacts::ListArtifactsResponse>> {
+        let i = input.ok_or("input is required")?;
+        let run_id = crate::types::requests::run_id_of(&i.run_id, &i.run_uuid)
+            .map_err(|e| e.message)?
+            .to_string();
+        let rel = crate::storage::path::safe_path(i.path.as_deref().unwrap_or(""), true)
+            .map_err(|e| e.message)?;
+        let (root_uri, root) = call(ctx, move |s| service::artifacts::run_root(s, &run_id)).await?;
+        let files = root.list(&rel).await.map_err(|e| e.message)?;
+        Ok(Some(artifacts::ListArtifactsResponse {
+            root_uri: Some(root_uri),
+            files: files.into_iter().map(Into::into).collect(),
+            next_page_token: None,
+            api_error: None,
+        }))
+    }
+
     /// Simple echoing field
     async fn test(&self, input_string: Option<String>) -> Option<TestOut> {
         Some(TestOut {
@@ -264,7 +287,8 @@ impl Mutation {
                 experiment_id: r["experiment_id"].as_str().map(String::from),
                 name: r["name"].as_str().map(String::from),
                 digest: r["digest"].as_str().map(String::from),
-                context: r["context"].as_str().map(String::from),
+                // Proto's empty default where no context tag was logged, as MLflow answers it.
+                context: Some(r["context"].as_str().unwrap_or("").to_string()),
             })
             .collect();
         Ok(Some(SearchDatasetsResponse {
@@ -307,10 +331,25 @@ fn strip_component_directive(query: &str) -> String {
     out
 }
 
+/// MLflow's envelope: `{"data": …, "errors": [message, …] | null}`, errors as plain strings.
+fn envelope(data: serde_json::Value, errors: Vec<String>) -> HttpResponse {
+    let errors = (!errors.is_empty()).then_some(errors);
+    HttpResponse::Ok().json(serde_json::json!({ "data": data, "errors": errors }))
+}
+
 async fn execute(st: State, mut req: async_graphql::Request) -> HttpResponse {
     req.query = strip_component_directive(&req.query);
+    if let Some(refusal) = limits::check(&req.query) {
+        return envelope(serde_json::Value::Null, vec![refusal]);
+    }
     let resp = schema().execute(req.data(st)).await;
-    HttpResponse::Ok().json(resp)
+    let data = serde_json::to_value(&resp.data).unwrap_or(serde_json::Value::Null);
+    let data = if resp.errors.is_empty() || !data.is_null() {
+        data
+    } else {
+        serde_json::Value::Null
+    };
+    envelope(data, resp.errors.into_iter().map(|e| e.message).collect())
 }
 
 pub async fn post(st: State, body: web::Bytes) -> HttpResponse {
@@ -348,6 +387,9 @@ pub async fn get(st: State, http: HttpRequest) -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/graphql", web::post().to(post))
-        .route("/graphql", web::get().to(get));
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(post))
+            .route(web::get().to(get)),
+    );
 }

@@ -1,0 +1,50 @@
+//! Answers for requests no route takes: an unknown path is 404 `ENDPOINT_NOT_FOUND` and a known path
+//! with another method is 405 (with `Allow`), each with an MLflow error body rather than an empty one.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The app's default service.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        ErrorCode::ENDPOINT_NOT_FOUND,
+        format!("No endpoint {} {}", req.method(), req.path()),
+    )
+    .error_response()
+}
+
+/// Give actix's empty 405 (a resource that has no route for the method) an MLflow body.
+pub async fn method_not_allowed(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || !matches!(
+            res.response().body().size(),
+            actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
+        )
+    {
+        return Ok(res);
+    }
+    let (req, old) = res.into_parts();
+    let mut err = ApiError::new(
+        ErrorCode::BAD_REQUEST,
+        format!(
+            "The method {} is not allowed for {}",
+            req.method(),
+            req.path()
+        ),
+    );
+    err.status = Some(StatusCode::METHOD_NOT_ALLOWED);
+    let mut new = err.error_response();
+    if let Some(allow) = old.headers().get(header::ALLOW) {
+        new.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    Ok(ServiceResponse::new(req, new))
+}
