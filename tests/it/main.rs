@@ -5,6 +5,7 @@ mod artifacts_s3;
 mod common;
 mod experiments;
 mod graphql;
+mod hangs;
 mod hardening;
 mod logged_models;
 mod metrics;

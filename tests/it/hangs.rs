@@ -1,0 +1,222 @@
+//! The probe's three ways to make the server stop answering, replayed against the real binary over real
+//! sockets: abandoned slow searches, stalled uploads and aborted uploads. While each attack runs, `/health`
+//! and an ordinary API call must keep answering within a second.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::common::{fresh_store, Backend, Guard};
+
+struct Server {
+    child: Child,
+    port: u16,
+    artifacts: tempfile::TempDir,
+    _guard: Guard,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The binary on a fresh store, with `workers` HTTP workers (each worker has its own blocking pool of 512
+/// threads, so the stall below needs more uploads than 512 × workers).
+async fn start(b: Backend, workers: u32) -> Option<Server> {
+    let (uri, guard) = fresh_store(b)?;
+    let artifacts = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    // HARVESTER_TEST_BIN runs these against another build (how they were shown to fail before the fixes).
+    let bin = std::env::var("HARVESTER_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_harvester").to_string());
+    let child = Command::new(bin)
+        .args(["server", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--backend-store-uri", &uri, "--db-pool-size", "10"])
+        .args(["--workers", &workers.to_string()])
+        .arg("--artifacts-destination")
+        .arg(artifacts.path())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start harvester");
+    let s = Server {
+        child,
+        port,
+        artifacts,
+        _guard: guard,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::get(s.url("/health")).await.is_ok() {
+            return Some(s);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("harvester did not become healthy");
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let r = reqwest::Client::new()
+            .post(self.url(&format!("/api/2.0/mlflow/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    /// `/health` and an ordinary API call, each of which must answer 200 within a second.
+    async fn answers_promptly(&self, what: &str) {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .expect("client");
+        for path in ["/health", "/api/2.0/mlflow/experiments/get?experiment_id=0"] {
+            let t0 = Instant::now();
+            let r = client.get(self.url(path)).send().await;
+            let status = r.as_ref().map(|r| r.status().as_u16());
+            assert!(
+                matches!(status, Ok(200)),
+                "{what}: {path} -> {status:?} after {:?}",
+                t0.elapsed()
+            );
+        }
+    }
+}
+
+/// Slow searches whose clients give up must not hold every connection (they did: twelve were enough
+/// for every call to get a 503).
+async fn abandoned_searches_leave_the_server_answering(b: Backend) {
+    let Some(s) = start(b, 4).await else { return };
+    let exp = s.post("experiments/create", json!({"name": "load"})).await["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for _ in 0..150 {
+        let run = s
+            .post(
+                "runs/create",
+                json!({"experiment_id": exp, "start_time": 1}),
+            )
+            .await["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run")
+            .to_string();
+        let metrics: Vec<Value> = (0..3)
+            .map(|i| json!({"key": "a", "value": 1.0, "timestamp": 1, "step": i}))
+            .collect();
+        s.post("runs/log-batch", json!({"run_id": run, "metrics": metrics}))
+            .await;
+    }
+    // The most expensive filter the server accepts: 50 metric comparisons.
+    let filter = vec!["metrics.a > 0"; 50].join(" AND ");
+    let body = json!({"experiment_ids": [exp], "filter": filter, "max_results": 1000});
+    let quitter = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    let mut attack = Vec::new();
+    for _ in 0..30 {
+        let req = quitter
+            .post(s.url("/api/2.0/mlflow/runs/search"))
+            .json(&body)
+            .send();
+        attack.push(tokio::spawn(async move {
+            let _ = req.await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        s.answers_promptly("while abandoned searches run").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for a in attack {
+        let _ = a.await;
+    }
+}
+
+/// Uploads that send a little and then stall must not exhaust the threads database calls run on (1,100
+/// of them did, on 2 workers: each one parked a blocking thread waiting for bytes).
+async fn stalled_uploads_leave_the_server_answering(b: Backend) {
+    let Some(s) = start(b, 2).await else { return };
+    let mut stalled = Vec::new();
+    for i in 0..1100 {
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+        let head = format!(
+            "PUT /api/2.0/mlflow-artifacts/artifacts/stall/{i}.bin HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             Content-Type: application/octet-stream\r\nContent-Length: 1048576\r\n\r\n",
+            s.port
+        );
+        c.write_all(head.as_bytes()).expect("head");
+        c.write_all(&[7u8; 1024]).expect("first kilobyte");
+        stalled.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.answers_promptly("with 1,100 stalled uploads").await;
+    // A write, which needs the database and the blocking pool, goes through too.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .expect("client");
+    let r = client
+        .post(s.url("/api/2.0/mlflow/experiments/create"))
+        .json(&json!({"name": "during-stall"}))
+        .send()
+        .await
+        .expect("create during the stall");
+    assert_eq!(r.status(), 200);
+    drop(stalled);
+    // An upload cut off mid-body leaves no file and no folder behind.
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let head = format!(
+        "PUT /api/2.0/mlflow-artifacts/artifacts/cut/deep/er/x.bin HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+         Content-Length: 4194304\r\n\r\n",
+        s.port
+    );
+    c.write_all(head.as_bytes()).expect("head");
+    c.write_all(&vec![1u8; 2 << 20]).expect("half the body");
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let listing: Value = reqwest::get(s.url("/api/2.0/mlflow-artifacts/artifacts"))
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<&str> = listing["files"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|e| e["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!names.contains(&"cut"), "an aborted upload left {names:?}");
+    assert!(
+        !s.artifacts.path().join("cut").exists(),
+        "an aborted upload left its folders on disk"
+    );
+    s.answers_promptly("after the stall").await;
+}
+
+backend_tests!(
+    abandoned_searches_leave_the_server_answering,
+    stalled_uploads_leave_the_server_answering,
+);
