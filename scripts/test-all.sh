@@ -15,10 +15,14 @@ S3FS_VERSION=0.14.1            # 0.17 needs a newer rustc than this project's
 S3_PORT=${HARVESTER_S3_PORT:-9014}
 s3_pid=""
 s3_data=""
+suite_pid=""
 
 log() { printf '\n=== %s\n' "$*"; }
 
 cleanup() {
+  if [ -n "$suite_pid" ]; then
+    kill -- "-$suite_pid" 2>/dev/null || kill "$suite_pid" 2>/dev/null || true
+  fi
   if [ -n "$s3_pid" ]; then
     log "stopping s3s-fs"
     kill "$s3_pid" 2>/dev/null || true
@@ -116,6 +120,14 @@ ensure_s3
 log "building"
 cargo build --bins --tests --locked
 
+# MLflow's own server tests need only the binary, so they run beside everything below (their own
+# process group, so cleanup can stop them); scripts/mlflow-suite.sh checks the ratchet list.
+log "MLflow's server test suite (full), started in the background; log: target/mlflow-suite.log"
+mkdir -p target
+HARVESTER_BIN="$ROOT/target/debug/harvester" setsid scripts/mlflow-suite.sh full \
+  >target/mlflow-suite.log 2>&1 &
+suite_pid=$!
+
 log "Rust tests (SQLite + PostgreSQL, artifacts on local disk + S3)"
 cargo test --locked
 
@@ -141,6 +153,19 @@ compat postgresql s3
 ensure_browser
 log "browser test: the stock MLflow UI on Harvester in headless Chromium"
 ui-tests/run.sh
+
+log "MLflow's server test suite: waiting for it"
+suite_rc=0
+wait "$suite_pid" || suite_rc=$?
+suite_pid=""
+# The per-module table and the ratchet's verdict (pytest's own report stays in the log).
+sed -n '/^module /,/^runtime:/p' target/mlflow-suite.log
+grep -E '^mlflow-suite|^  (REGRESSED|new) ' target/mlflow-suite.log || true
+if [ "$suite_rc" -ne 0 ]; then
+  tail -40 target/mlflow-suite.log
+  echo "MLflow's server test suite: a test on the ratchet list failed (or the harness broke), exit $suite_rc" >&2
+  exit 1
+fi
 
 log "benchmark harness, quick mode (both servers, every workload once, tiny sizes)"
 BENCH_PG_ADMIN_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres" bench/run.sh --quick

@@ -108,6 +108,7 @@ pub fn create_app(
             actix_web::middleware::TrailingSlash::MergeOnly,
         ))
         .wrap(actix_web::middleware::from_fn(crate::security::middleware))
+        .wrap(actix_web::middleware::from_fn(api::fallback::access_log))
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
         .service(web::scope(&prefix).configure(|c| routes(c, artifacts_only)))

@@ -1,5 +1,6 @@
-//! Answers for requests no route takes: an unknown path is 404 `ENDPOINT_NOT_FOUND` and a known path
-//! with another method is 405 (with `Allow`), each with an MLflow error body rather than an empty one.
+//! The edges of every request: answers for requests no route takes (an unknown path is 404
+//! `ENDPOINT_NOT_FOUND`, a known path with another method 405 with `Allow`, each with an MLflow error body
+//! rather than an empty one) and the access log.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,4 +48,30 @@ pub async fn method_not_allowed(
         new.headers_mut().insert(header::ALLOW, allow.clone());
     }
     Ok(ServiceResponse::new(req, new))
+}
+
+/// One access-log line per request: method, route template (the path when no route matched), status and
+/// latency; JSON with `LOG_FORMAT=json`, like every other log line.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let res = next.call(req).await?.map_into_boxed_body();
+    if tracing::enabled!(target: "access", tracing::Level::INFO) {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| res.request().path().to_string());
+        tracing::info!(
+            target: "access",
+            method = %method,
+            route = %route,
+            status = res.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+    Ok(res)
 }

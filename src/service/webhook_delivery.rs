@@ -80,7 +80,33 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                )))
+            };
+            // Forms that carry an IPv4 address, judged by that address: NAT64's well-known prefix
+            // 64:ff9b::/96 (`[64:ff9b::a9fe:a9fe]` is 169.254.169.254), 6to4 2002::/16, and the old
+            // IPv4-compatible ::a.b.c.d.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return embedded(seg[6], seg[7]);
+            }
+            if seg[0] == 0x2002 {
+                return embedded(seg[1], seg[2]);
+            }
+            if seg[..6] == [0; 6] && (seg[6] != 0 || seg[7] > 1) {
+                return embedded(seg[6], seg[7]);
+            }
             !(v6.is_loopback()
+                // Local-use NAT64 64:ff9b:1::/48, Teredo 2001::/32 (an obfuscated IPv4), the discard
+                // prefix 100::/64 and the deprecated site-local fec0::/10.
+                || (seg[0] == 0x64 && seg[1] == 0xff9b)
+                || (seg[0] == 0x2001 && seg[1] == 0)
+                || seg[..4] == [0x100, 0, 0, 0]
+                || (seg[0] & 0xffc0) == 0xfec0
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00
@@ -367,10 +393,25 @@ mod tests {
             "::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
+            "fec0::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
