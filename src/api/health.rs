@@ -31,6 +31,13 @@ pub struct ServerInfo {
     pub multipart_uploads_enabled: bool,
     /// Clients download from presigned object-store URLs (S3 only).
     pub multipart_downloads_enabled: bool,
+    /// Stock's presigned single-part upload contract (`create_presigned_upload_url`), which Harvester does
+    /// not offer: false, so clients keep to the proxy and multipart routes.
+    pub presigned_upload_run_id_supported: bool,
+    pub presigned_upload_model_id_supported: bool,
+    /// Optional server features; the AI gateway is not built, so `{"gateway": false}`.
+    #[schema(value_type = Object)]
+    pub features_enabled: serde_json::Value,
     pub harvester_version: String,
 }
 
@@ -43,6 +50,9 @@ pub async fn server_info(st: State) -> ApiResult<HttpResponse> {
         trace_archival_enabled: false,
         multipart_uploads_enabled: direct,
         multipart_downloads_enabled: direct,
+        presigned_upload_run_id_supported: false,
+        presigned_upload_model_id_supported: false,
+        features_enabled: serde_json::json!({"gateway": false}),
         harvester_version: env!("CARGO_PKG_VERSION").into(),
     })
 }

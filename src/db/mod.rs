@@ -255,6 +255,26 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The column that orders a table's rows as they were first stored: SQLite's `rowid`, PostgreSQL's
+/// `ctid` (heap order). MLflow lists params and tags with no ORDER BY, so its clients see them in that
+/// order; Harvester sorts by it explicitly.
+pub trait InsertionOrder {
+    const COLUMN: &'static str;
+}
+impl InsertionOrder for SqliteConnection {
+    const COLUMN: &'static str = "rowid";
+}
+impl InsertionOrder for PgConnection {
+    const COLUMN: &'static str = "ctid";
+}
+
+/// `ORDER BY <insertion order>` for the connection's backend (inside [`db_read!`] bodies).
+pub fn insertion_order<C: InsertionOrder>(
+    _conn: &C,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(C::COLUMN)
+}
+
 /// Run `$body` with `$conn: &mut <backend connection>` for whichever backend the pool holds.
 #[macro_export]
 macro_rules! db_read {

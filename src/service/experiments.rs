@@ -124,9 +124,10 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
     let id = parse_experiment_id(id)?;
     let (row, tags) = db_read!(st.db, |conn| {
         let row = fetch_experiment!(conn, id)?;
+        let first_set = crate::db::insertion_order(&*conn);
         let tags: Vec<ExperimentTagRow> = et::table
             .filter(et::experiment_id.eq(id))
-            .order(et::key)
+            .order(first_set)
             .load(conn)?;
         (row, tags)
     });
@@ -182,9 +183,10 @@ pub fn search(
     let (mut rows, tags) = db_read!(st.db, |conn| {
         let rows: Vec<ExperimentRow> = load_dynamic!(conn, ExperimentRow, buf)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.experiment_id).collect();
+        let first_set = crate::db::insertion_order(&*conn);
         let tags: Vec<ExperimentTagRow> = et::table
             .filter(et::experiment_id.eq_any(&ids))
-            .order((et::experiment_id, et::key))
+            .order(first_set)
             .load(conn)?;
         (rows, tags)
     });

@@ -90,20 +90,22 @@ macro_rules! impl_run_reader {
                 let mut model_out: HashMap<String, Vec<ModelOutput>> = HashMap::new();
                 let ids: Vec<&str> = rows.iter().map(|r| r.run_uuid.as_str()).collect();
                 for chunk in ids.chunks(IN_CHUNK) {
+                    // Params, tags and metrics in the order they were first logged, as MLflow lists them.
+                    let first_logged = crate::db::insertion_order(&*self);
                     let lm: Vec<LatestMetricRow> = latest_metrics::table
                         .filter(latest_metrics::run_uuid.eq_any(chunk))
-                        .order((latest_metrics::run_uuid, latest_metrics::key))
+                        .order(first_logged.clone())
                         .load(self)?;
                     for m in lm {
                         metrics.entry(m.run_uuid.clone()).or_default().push(latest_to_wire(m));
                     }
                     let ps: Vec<ParamRow> =
-                        params::table.filter(params::run_uuid.eq_any(chunk)).order((params::run_uuid, params::key)).load(self)?;
+                        params::table.filter(params::run_uuid.eq_any(chunk)).order(first_logged.clone()).load(self)?;
                     for p in ps {
                         prm.entry(p.run_uuid).or_default().push(KeyValue { key: p.key, value: p.value });
                     }
                     let ts: Vec<TagRow> =
-                        tags::table.filter(tags::run_uuid.eq_any(chunk)).order((tags::run_uuid, tags::key)).load(self)?;
+                        tags::table.filter(tags::run_uuid.eq_any(chunk)).order(first_logged).load(self)?;
                     for t in ts {
                         tgs.entry(t.run_uuid).or_default().push(KeyValue { key: t.key, value: t.value });
                     }

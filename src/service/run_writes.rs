@@ -95,23 +95,28 @@ macro_rules! impl_run_writer {
                 if rows.is_empty() {
                     return Ok(());
                 }
-                // Latest value per key within this batch.
+                // Latest value per key within this batch; keys keep the order they first appear in, which
+                // becomes the order the run lists its metrics in (as MLflow lists them).
                 let mut best: HashMap<&str, &MetricRow> = HashMap::new();
+                let mut first_seen: Vec<&str> = Vec::new();
                 for m in &rows {
                     let replace = match best.get(m.key.as_str()) {
-                        None => true,
+                        None => {
+                            first_seen.push(m.key.as_str());
+                            true
+                        }
                         Some(b) => (m.step, m.timestamp).cmp(&(b.step, b.timestamp)).then(m.value.total_cmp(&b.value)).is_gt(),
                     };
                     if replace {
                         best.insert(m.key.as_str(), m);
                     }
                 }
-                let keys: Vec<&str> = best.keys().copied().collect();
                 let current: Vec<LatestMetricRow> =
-                    lm::table.filter(lm::run_uuid.eq(run_uuid).and(lm::key.eq_any(&keys))).load(self)?;
+                    lm::table.filter(lm::run_uuid.eq(run_uuid).and(lm::key.eq_any(&first_seen))).load(self)?;
                 let current: HashMap<String, LatestMetricRow> = current.into_iter().map(|r| (r.key.clone(), r)).collect();
                 let mut updates: Vec<LatestMetricRow> = Vec::new();
-                for (key, m) in &best {
+                for key in &first_seen {
+                    let m = best[key];
                     if current.get(*key).map_or(true, |c| newer(m, c)) {
                         updates.push(LatestMetricRow {
                             run_uuid: run_uuid.to_string(),
@@ -165,14 +170,22 @@ macro_rules! impl_run_writer {
                 if rows.is_empty() {
                     return Ok(());
                 }
-                let mut last: HashMap<String, TagRow> = HashMap::new();
+                // The last value of each key wins; keys keep the order they first appear in.
+                let mut slot: HashMap<String, usize> = HashMap::new();
+                let mut last: Vec<TagRow> = Vec::new();
                 for t in rows {
-                    last.insert(t.key.clone(), t);
+                    match slot.get(&t.key) {
+                        Some(&i) => last[i] = t,
+                        None => {
+                            slot.insert(t.key.clone(), last.len());
+                            last.push(t);
+                        }
+                    }
                 }
-                if let Some(name) = last.get("mlflow.runName") {
+                if let Some(name) = last.iter().find(|t| t.key == "mlflow.runName") {
                     diesel::update(runs::table.find(run_uuid)).set(runs::name.eq(&name.value)).execute(self)?;
                 }
-                let rows = last.into_values().map(|t| vec![Bind::Text(t.run_uuid), Bind::Text(t.key), Bind::Text(t.value)]).collect::<Vec<Vec<Bind>>>();
+                let rows = last.into_iter().map(|t| vec![Bind::Text(t.run_uuid), Bind::Text(t.key), Bind::Text(t.value)]).collect::<Vec<Vec<Bind>>>();
                 let tail = "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value";
                 self.insert_rows("tags", &["run_uuid", "key", "value"], &rows, tail)?;
                 Ok(())

@@ -332,7 +332,63 @@ async fn history_pages_and_int64_ranges(b: Backend) {
     );
 }
 
+/// Params, tags, metrics and experiment tags come back in the order they were first logged, as stock
+/// lists them (it has no ORDER BY), not sorted by key; overwriting a tag keeps its place on SQLite.
+async fn params_and_tags_in_logged_order(b: Backend) {
+    let t = app!(b);
+    let exp = t
+        .ok(
+            "experiments/create",
+            json!({"name": "order", "tags": [{"key": "zz", "value": "1"}, {"key": "aa", "value": "2"},
+                   {"key": "mm", "value": "3"}]}),
+        )
+        .await["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = t.create_run(&exp).await;
+    t.ok(
+        "runs/log-batch",
+        json!({"run_id": run,
+               "params": [{"key": "p_z", "value": "1"}, {"key": "p_a", "value": "2"}, {"key": "p_m", "value": "3"}],
+               "tags": [{"key": "b_z", "value": "1"}, {"key": "b_a", "value": "1"}],
+               "metrics": [{"key": "m_z", "value": 1, "timestamp": 1, "step": 0},
+                           {"key": "m_a", "value": 1, "timestamp": 1, "step": 0}]}),
+    )
+    .await;
+    t.ok(
+        "runs/log-parameter",
+        json!({"run_id": run, "key": "p_0", "value": "x"}),
+    )
+    .await;
+    let keys = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["key"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
+    let data = &r["run"]["data"];
+    assert_eq!(keys(&data["params"]), ["p_z", "p_a", "p_m", "p_0"]);
+    assert_eq!(keys(&data["metrics"]), ["m_z", "m_a"]);
+    let tags = keys(&data["tags"]);
+    assert_eq!(&tags[tags.len() - 2..], ["b_z", "b_a"]);
+    let found = t.ok("runs/search", json!({"experiment_ids": [exp]})).await;
+    assert_eq!(
+        keys(&found["runs"][0]["data"]["params"]),
+        ["p_z", "p_a", "p_m", "p_0"]
+    );
+    let e = t
+        .ok_get(&format!("experiments/get?experiment_id={exp}"))
+        .await;
+    assert_eq!(keys(&e["experiment"]["tags"]), ["zz", "aa", "mm"]);
+}
+
 backend_tests!(
+    params_and_tags_in_logged_order,
     host_header_and_security_headers,
     unknown_routes_and_methods,
     filters_are_bounded,

@@ -26,9 +26,11 @@ async fn special_values_and_latest(b: Backend) {
     .await;
     let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
     let m = &r["run"]["data"]["metrics"];
-    assert_eq!(m[0]["key"], "inf");
-    assert_eq!(m[0]["value"], f64::MAX);
-    assert_eq!(m[1]["value"], "NaN");
+    // In the order they were logged, as MLflow lists them.
+    assert_eq!(m[0]["key"], "m");
+    assert_eq!(m[0]["value"], "NaN");
+    assert_eq!(m[1]["key"], "inf");
+    assert_eq!(m[1]["value"], f64::MAX);
     assert_eq!(m[2]["value"], f64::MIN);
     // Latest = max by (step, timestamp, value); an older step does not replace it.
     t.ok(

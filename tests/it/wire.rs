@@ -140,12 +140,24 @@ async fn prefixes_and_server_routes(b: Backend) {
     assert_eq!((s.as_u16(), v), (200, json!("OK")));
     let (s, v) = t.send(TestRequest::get().uri("/version")).await;
     assert_eq!((s.as_u16(), v), (200, json!("3.17.2")));
-    assert_eq!(
-        t.send(TestRequest::get().uri("/api/3.0/mlflow/server-info"))
-            .await
-            .0,
-        200
-    );
+    // Stock 3.17.2's keys, with the features Harvester has not built switched off.
+    let (s, info) = t
+        .send(TestRequest::get().uri("/api/3.0/mlflow/server-info"))
+        .await;
+    assert_eq!(s, 200);
+    for key in [
+        "store_type",
+        "workspaces_enabled",
+        "trace_archival_enabled",
+        "multipart_uploads_enabled",
+        "multipart_downloads_enabled",
+        "presigned_upload_run_id_supported",
+        "presigned_upload_model_id_supported",
+        "features_enabled",
+    ] {
+        assert!(info.get(key).is_some(), "{key} in {info}");
+    }
+    assert_eq!(info["features_enabled"], json!({"gateway": false}));
     assert_eq!(
         t.send(TestRequest::get().uri("/api/2.0/mlflow/no/such/route"))
             .await
