@@ -3,6 +3,7 @@
 mod artifacts;
 mod artifacts_s3;
 mod common;
+mod databases;
 mod experiments;
 mod graphql;
 mod hangs;
