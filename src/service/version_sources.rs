@@ -117,6 +117,16 @@ macro_rules! resolve_source {
             r.filter(|r| r.lifecycle_stage == "active")
                 .ok_or_else(|| $crate::service::logged_models::not_found(id))
         };
+        let find_run =
+            |conn: &mut _, rid: &str| -> $crate::error::ApiResult<$crate::db::models::RunRow> {
+                let r: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
+                    .find(rid)
+                    .first(conn)
+                    .optional()?;
+                r.ok_or_else(|| {
+                    $crate::error::ApiError::not_found(format!("Run with id={rid} not found"))
+                })
+            };
         if let Some(local) = $crate::service::version_sources::local_source(source) {
             let root = match (model_id, run_id) {
                 (Some(id), _) => {
@@ -128,16 +138,7 @@ macro_rules! resolve_source {
                     out.model = Some(m);
                     Some(loc)
                 }
-                (None, Some(rid)) => {
-                    let run: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
-                        .find(rid)
-                        .first($conn)
-                        .optional()?;
-                    let run = run.ok_or_else(|| {
-                        $crate::error::ApiError::not_found(format!("Run with id={rid} not found"))
-                    })?;
-                    Some(run.artifact_uri)
-                }
+                (None, Some(rid)) => Some(find_run($conn, rid)?.artifact_uri),
                 (None, None) => None,
             };
             $crate::service::version_sources::check_local(
@@ -216,13 +217,7 @@ macro_rules! resolve_source {
             } else if source.starts_with("mlflow-artifacts:")
                 || source.contains("/api/2.0/mlflow-artifacts/artifacts")
             {
-                let run: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
-                    .find(rid)
-                    .first($conn)
-                    .optional()?;
-                let run = run.ok_or_else(|| {
-                    $crate::error::ApiError::not_found(format!("Run with id={rid} not found"))
-                })?;
+                let run = find_run($conn, rid)?;
                 let tail = run
                     .artifact_uri
                     .strip_prefix("mlflow-artifacts:")
