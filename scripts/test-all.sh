@@ -22,6 +22,8 @@ log() { printf '\n=== %s\n' "$*"; }
 cleanup() {
   if [ -n "$suite_pid" ]; then
     kill -- "-$suite_pid" 2>/dev/null || kill "$suite_pid" 2>/dev/null || true
+    # The suite starts each server in a process group of its own; stop any it left behind.
+    pkill -f "^$ROOT/target/debug/harvester server" 2>/dev/null || true
   fi
   if [ -n "$s3_pid" ]; then
     log "stopping s3s-fs"

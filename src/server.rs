@@ -129,6 +129,9 @@ pub async fn run(state: AppState) -> std::io::Result<()> {
     );
     HttpServer::new(move || create_app(state.clone()))
         .workers(cfg.workers.max(1))
+        // A client that closes its side has gone: its in-flight request is dropped (and an abandoned
+        // search cancelled) instead of running on for nobody.
+        .h1_allow_half_closed(false)
         .bind((cfg.host.as_str(), cfg.port))?
         .run()
         .await

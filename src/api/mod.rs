@@ -34,24 +34,38 @@ where
 }
 
 /// Run a search on the blocking pool once one of the search permits is free ([`AppState::searches`]).
-/// Waiting holds no thread; the permit goes with the work, so a search whose client went away still
-/// counts until its query ends (at the latest at the statement timeout).
+/// Waiting holds no thread. The permit goes with the work; if the request is dropped first (its client
+/// went away), the search's PostgreSQL query is cancelled ([`crate::db::cancel`]), so it gives its
+/// connection and permit back at once rather than at the statement timeout.
 pub async fn searching<T, F>(st: State, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
 {
+    use crate::db::cancel::{with_slot, CancelSlot};
+    struct CancelOnDrop(Option<(std::sync::Arc<CancelSlot>, crate::db::Db)>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            if let Some((slot, db)) = self.0.take() {
+                tokio::task::spawn_blocking(move || slot.cancel(&db));
+            }
+        }
+    }
     let permit = st
         .searches
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| ApiError::internal(format!("search gate closed: {e}")))?;
-    blocking(st, move |s| {
+    let slot = std::sync::Arc::new(CancelSlot::default());
+    let mut guard = CancelOnDrop(Some((slot.clone(), st.db.clone())));
+    let out = blocking(st, move |s| {
         let _permit = permit;
-        f(s)
+        with_slot(slot, || f(s))
     })
-    .await
+    .await;
+    guard.0 = None;
+    out
 }
 
 pub fn json<T: Serialize>(body: &T) -> ApiResult<HttpResponse> {

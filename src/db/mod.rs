@@ -5,6 +5,7 @@
 //! commit (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing with "database is locked",
 //! and share an fsync.
 
+pub mod cancel;
 pub mod group_commit;
 pub mod insert;
 pub mod models;
@@ -34,7 +35,7 @@ pub enum Dialect {
 
 pub enum Conn {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Postgres(cancel::PgConn),
 }
 
 /// Where a write goes: SQLite's group-commit writer, or a pooled PostgreSQL connection.
@@ -258,9 +259,14 @@ impl Db {
 
     /// A connection for reading.
     pub fn read(&self) -> ApiResult<Conn> {
+        if cancel::abandoned() {
+            return Err(crate::error::ApiError::invalid(
+                "The request was abandoned by its client before its search started",
+            ));
+        }
         Ok(match &self.pool {
             PoolKind::Sqlite(p, _) => Conn::Sqlite(p.get()?),
-            PoolKind::Postgres(p) => Conn::Postgres(p.get()?),
+            PoolKind::Postgres(p) => Conn::Postgres(cancel::PgConn::new(p.get()?)),
         })
     }
 
@@ -270,6 +276,17 @@ impl Db {
             PoolKind::Sqlite(_, w) => Writer::Sqlite(w),
             PoolKind::Postgres(p) => Writer::Postgres(p.get()?),
         })
+    }
+
+    /// A PostgreSQL connection for out-of-band work (cancelling another query); `None` on SQLite or when
+    /// none is free within a second.
+    pub fn postgres_side_connection(
+        &self,
+    ) -> Option<PooledConnection<ConnectionManager<PgConnection>>> {
+        match &self.pool {
+            PoolKind::Postgres(p) => p.get_timeout(Duration::from_secs(1)).ok(),
+            PoolKind::Sqlite(..) => None,
+        }
     }
 
     /// How many connections the pool holds.

@@ -15,6 +15,7 @@ use crate::common::{fresh_store, Backend, Guard};
 struct Server {
     child: Child,
     port: u16,
+    uri: String,
     artifacts: tempfile::TempDir,
     _guard: Guard,
 }
@@ -56,6 +57,7 @@ async fn start(b: Backend, workers: u32) -> Option<Server> {
     let s = Server {
         child,
         port,
+        uri,
         artifacts,
         _guard: guard,
     };
@@ -112,7 +114,7 @@ async fn abandoned_searches_leave_the_server_answering(b: Backend) {
         .as_str()
         .expect("id")
         .to_string();
-    for _ in 0..150 {
+    for _ in 0..300 {
         let run = s
             .post(
                 "runs/create",
@@ -146,6 +148,20 @@ async fn abandoned_searches_leave_the_server_answering(b: Backend) {
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if matches!(b, Backend::Postgres) {
+        // The abandoned queries are cancelled, not left running for nobody: a 50-clause search over
+        // 300 runs takes over a second while five run at once, and the rest never start.
+        let until = Instant::now() + Duration::from_millis(700);
+        let mut active = running_searches(&s.uri);
+        while active > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            active = running_searches(&s.uri);
+        }
+        assert_eq!(
+            active, 0,
+            "abandoned searches still running 1 s after their clients left"
+        );
+    }
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
         s.answers_promptly("while abandoned searches run").await;
@@ -154,6 +170,24 @@ async fn abandoned_searches_leave_the_server_answering(b: Backend) {
     for a in attack {
         let _ = a.await;
     }
+}
+
+/// Queries of the search load still running on the server's PostgreSQL database.
+fn running_searches(uri: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = diesel::PgConnection::establish(uri).expect("monitor connection");
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' \
+         AND pid <> pg_backend_pid() AND query LIKE '%latest_metrics%'",
+    )
+    .get_result::<N>(&mut c)
+    .expect("pg_stat_activity")
+    .n
 }
 
 /// Uploads that send a little and then stall must not exhaust the threads database calls run on (1,100
