@@ -128,7 +128,7 @@ macro_rules! mv_extras {
         let names: Vec<&str> = $rows.iter().map(|r| r.name.as_str()).collect();
         let tags: Vec<$crate::db::models::ModelVersionTagRow> = mvt::table
             .filter(mvt::mv_id.eq_any(&ids))
-            .order((mvt::mv_id, mvt::key))
+            .order($crate::db::insertion_order(&*$conn))
             .load($conn)?;
         let aliases: Vec<$crate::db::models::AliasRow> = ra::table
             .filter(ra::name.eq_any(&names))
@@ -150,7 +150,7 @@ macro_rules! rm_extras {
         let names: &[String] = $names;
         let tags: Vec<$crate::db::models::RegisteredModelTagRow> = rmt::table
             .filter(rmt::name.eq_any(names))
-            .order((rmt::name, rmt::key))
+            .order($crate::db::insertion_order(&*$conn))
             .load($conn)?;
         let aliases: Vec<$crate::db::models::AliasRow> = ra::table
             .filter(ra::name.eq_any(names))
@@ -165,7 +165,7 @@ macro_rules! rm_extras {
         let ids: Vec<i64> = latest.iter().map(|r| r.mv_id).collect();
         let vtags: Vec<$crate::db::models::ModelVersionTagRow> = mvt::table
             .filter(mvt::mv_id.eq_any(&ids))
-            .order((mvt::mv_id, mvt::key))
+            .order($crate::db::insertion_order(&*$conn))
             .load($conn)?;
         (tags, aliases, latest, vtags)
     }};

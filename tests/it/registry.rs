@@ -321,4 +321,44 @@ async fn registered_models_and_aliases(b: Backend) {
     );
 }
 
-backend_tests!(registered_models_and_aliases);
+/// Registered-model and version tags in the order they were first set, as stock 3.17.2 lists them
+/// (checked against its SqlAlchemyStore: zz, aa, mm), not sorted by key.
+async fn registry_tags_in_set_order(b: Backend) {
+    let t = app!(b);
+    let tags = json!([{"key": "zz", "value": "1"}, {"key": "aa", "value": "2"}]);
+    t.ok(
+        "registered-models/create",
+        json!({"name": "ord", "tags": tags}),
+    )
+    .await;
+    t.ok(
+        "registered-models/set-tag",
+        json!({"name": "ord", "key": "mm", "value": "3"}),
+    )
+    .await;
+    t.ok(
+        "model-versions/create",
+        json!({"name": "ord", "source": "s3://b/m", "tags": tags}),
+    )
+    .await;
+    t.ok(
+        "model-versions/set-tag",
+        json!({"name": "ord", "version": "1", "key": "mm", "value": "3"}),
+    )
+    .await;
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["key"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let m = t.ok_get("registered-models/get?name=ord").await;
+    assert_eq!(keys(&m["registered_model"]["tags"]), ["zz", "aa", "mm"]);
+    let v = t.ok_get("model-versions/get?name=ord&version=1").await;
+    assert_eq!(keys(&v["model_version"]["tags"]), ["zz", "aa", "mm"]);
+}
+
+backend_tests!(registered_models_and_aliases, registry_tags_in_set_order);
