@@ -270,7 +270,14 @@ pub async fn middleware(
         .map(str::to_string);
     let api = sec.is_api(&path);
     if let Some(origin) = origin.as_deref().filter(|o| !o.is_empty()) {
-        let allowed = sec.origin_allowed(origin);
+        // Same-origin writes (the UI served by this very host) pass when the Host is one the operator
+        // named: stock blocks them unless the origin is listed too, which breaks its own UI on any
+        // non-localhost name. With `--allowed-hosts '*'` stock's stricter rule stays.
+        let same_origin = sec.hosts.is_some()
+            && origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(&host));
+        let allowed = same_origin || sec.origin_allowed(origin);
         if api && !allowed && STATE_CHANGING.contains(req.method()) {
             tracing::warn!("Blocked cross-origin request from {origin}");
             let res = req.into_response(Refusal(CORS_BLOCKED_MSG).error_response());

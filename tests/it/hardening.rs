@@ -116,6 +116,22 @@ async fn host_header_and_security_headers(b: Backend) {
         assert_eq!(s, want, "{host}");
         assert_eq!(headers["x-frame-options"], "DENY");
     }
+    // The UI served from an allowed name may write to its own API (a same-origin request).
+    for (origin, want) in [
+        ("https://mlflow.corp.example", 200),
+        ("https://evil.example", 403),
+    ] {
+        let (s, _, _) = t
+            .raw(
+                TestRequest::post()
+                    .uri("/api/2.0/mlflow/experiments/create")
+                    .insert_header(("host", "mlflow.corp.example"))
+                    .insert_header(("origin", origin))
+                    .set_json(json!({"name": format!("from {origin}")})),
+            )
+            .await;
+        assert_eq!(s, want, "{origin}");
+    }
 }
 
 async fn unknown_routes_and_methods(b: Backend) {
