@@ -206,7 +206,9 @@ async fn stalled_uploads_leave_the_server_answering(b: Backend) {
         c.write_all(&[7u8; 1024]).expect("first kilobyte");
         stalled.push(c);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Let the server take in all 1,100 (under CI's load that takes a moment); the old build never
+    // recovered from them, however long it was given.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     s.answers_promptly("with 1,100 stalled uploads").await;
     // A write, which needs the database and the blocking pool, goes through too.
     let client = reqwest::Client::builder()
