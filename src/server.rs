@@ -100,15 +100,12 @@ pub fn create_app(
     let prefix = state.config.static_prefix.clone().unwrap_or_default();
     let artifacts_only = state.config.artifacts_only;
     App::new()
-        .wrap(actix_web::middleware::from_fn(
-            api::fallback::method_not_allowed,
-        ))
         // `//model-versions/get-artifact` reaches its route, as it does on Werkzeug (merge_slashes).
         .wrap(actix_web::middleware::NormalizePath::new(
             actix_web::middleware::TrailingSlash::MergeOnly,
         ))
         .wrap(actix_web::middleware::from_fn(crate::security::middleware))
-        .wrap(actix_web::middleware::from_fn(api::fallback::access_log))
+        .wrap(actix_web::middleware::from_fn(api::fallback::edges))
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
         .service(web::scope(&prefix).configure(|c| routes(c, artifacts_only)))

@@ -4,7 +4,7 @@
 
 use actix_files::NamedFile;
 use actix_web::body::SizedStream;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
@@ -94,10 +94,6 @@ pub(super) async fn send(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let disposition = ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![DispositionParam::Filename(p.file_name().to_string())],
-    };
     let mut resp = match store.get(p, range).await? {
         Object::File(file, real) => NamedFile::from_file(file, real)
             .map_err(|e| ApiError::internal(format!("cannot open artifact: {e}")))?
@@ -105,7 +101,6 @@ pub(super) async fn send(
             .use_last_modified(true)
             .prefer_utf8(false)
             .set_content_type(crate::storage::mime::mime_type(p.file_name()))
-            .set_content_disposition(disposition)
             .into_response(req),
         Object::Remote(obj) => {
             let mut b = match &obj.content_range {
@@ -117,7 +112,6 @@ pub(super) async fn send(
                 None => HttpResponse::Ok(),
             };
             b.content_type(crate::storage::mime::mime_type(p.file_name()))
-                .insert_header(disposition)
                 .insert_header((header::ACCEPT_RANGES, "bytes"));
             if let Some(etag) = &obj.etag {
                 b.insert_header((header::ETAG, etag.as_str()));
@@ -135,7 +129,7 @@ pub(super) async fn send(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
-    // MLflow's exact form (a token name unquoted); actix's own quotes every name.
+    // MLflow's exact form (a token name unquoted), over whatever actix-files chose.
     if let Ok(v) =
         header::HeaderValue::from_str(&crate::storage::mime::content_disposition(p.file_name()))
     {
@@ -232,23 +226,19 @@ pub async fn get_run_artifact(
 /// most 10 MB, as in MLflow) into a run's artifacts.
 pub async fn upload_run_artifact(
     st: State,
-    req: HttpRequest,
+    Query(q): Query<RunArtifactReq>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     const MAX: usize = 10 * 1024 * 1024;
-    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .map_err(|e| ApiError::invalid(format!("Malformed query string: {e}")))?
-        .into_inner();
     let run_id = q
-        .get("run_uuid")
+        .run_uuid
         .filter(|r| !r.is_empty())
-        .cloned()
         .ok_or_else(|| ApiError::invalid("Request must specify run_uuid."))?;
     let path = q
-        .get("path")
+        .path
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::invalid("Request must specify path."))?;
-    let rel = safe_path(path, false)?;
+    let rel = safe_path(&path, false)?;
     if body.len() > MAX {
         return Err(ApiError::invalid(
             "Artifact size is too large. Max size is 10MB.",

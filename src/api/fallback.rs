@@ -19,46 +19,23 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     .error_response()
 }
 
-/// Give actix's empty 405 (a resource that has no route for the method) an MLflow body.
-pub async fn method_not_allowed(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let res = next.call(req).await?.map_into_boxed_body();
-    if res.status() != StatusCode::METHOD_NOT_ALLOWED
-        || !matches!(
-            res.response().body().size(),
-            actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
-        )
-    {
-        return Ok(res);
-    }
-    let (req, old) = res.into_parts();
-    let mut err = ApiError::new(
-        ErrorCode::BAD_REQUEST,
-        format!(
-            "The method {} is not allowed for {}",
-            req.method(),
-            req.path()
-        ),
-    );
-    err.status = Some(StatusCode::METHOD_NOT_ALLOWED);
-    let mut new = err.error_response();
-    if let Some(allow) = old.headers().get(header::ALLOW) {
-        new.headers_mut().insert(header::ALLOW, allow.clone());
-    }
-    Ok(ServiceResponse::new(req, new))
-}
-
-/// One access-log line per request: method, route template (the path when no route matched), status and
-/// latency; JSON with `LOG_FORMAT=json`, like every other log line.
-pub async fn access_log(
+/// Every request's edge, in one layer: the access-log line (method, route template or path, status,
+/// latency; JSON with `LOG_FORMAT=json`), and an MLflow body for actix's empty 405 (a resource that has
+/// no route for the method).
+pub async fn edges(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let res = next.call(req).await?.map_into_boxed_body();
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let empty = matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
+    );
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && empty {
+        res = with_mlflow_405(res);
+    }
     if tracing::enabled!(target: "access", tracing::Level::INFO) {
         let route = res
             .request()
@@ -74,4 +51,22 @@ pub async fn access_log(
         );
     }
     Ok(res)
+}
+
+fn with_mlflow_405(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let (req, old) = res.into_parts();
+    let mut err = ApiError::new(
+        ErrorCode::BAD_REQUEST,
+        format!(
+            "The method {} is not allowed for {}",
+            req.method(),
+            req.path()
+        ),
+    );
+    err.status = Some(StatusCode::METHOD_NOT_ALLOWED);
+    let mut new = err.error_response();
+    if let Some(allow) = old.headers().get(header::ALLOW) {
+        new.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    ServiceResponse::new(req, new)
 }

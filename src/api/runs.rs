@@ -121,11 +121,7 @@ pub async fn create_promptlab_run(
         crate::service::promptlab::create(s, &req)
     })
     .await?;
-    let (_, root) = blocking(st.clone(), {
-        let id = run.info.run_id.clone();
-        move |s| crate::service::artifacts::run_root(s, &id)
-    })
-    .await?;
+    let root = crate::service::artifacts::resolve_root(&st, &run.info.artifact_uri)?;
     let file = crate::storage::path::safe_path("eval_results_table.json", false)?;
     root.put(&file, table.to_string().into()).await?;
     json(&RunResponse { run })

@@ -126,7 +126,9 @@ pub async fn gateway_proxy(req: HttpRequest, body: web::Bytes) -> ApiResult<Http
         )));
     }
     let url = format!("{}/{}", target.trim_end_matches('/'), trimmed);
-    let client = reqwest::Client::new();
+    // One client for the process: building one loads the TLS roots, which should not happen per call.
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(reqwest::Client::new);
     let call = if get {
         client.get(&url)
     } else {

@@ -219,6 +219,17 @@ pub fn with_host(req: test::TestRequest) -> actix_http::Request {
     r
 }
 
+/// The `key`s of a list of `{key, value}` entries (params, tags, metrics), in the order given.
+pub fn keys(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["key"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Assert an MLflow error: HTTP status and `error_code`.
 pub fn assert_err(got: &(StatusCode, Value), status: u16, code: &str) {
     assert_eq!(got.0.as_u16(), status, "status of {}", got.1);

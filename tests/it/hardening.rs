@@ -377,30 +377,27 @@ async fn params_and_tags_in_logged_order(b: Backend) {
         json!({"run_id": run, "key": "p_0", "value": "x"}),
     )
     .await;
-    let keys = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["key"].as_str().unwrap().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let r = t.ok_get(&format!("runs/get?run_id={run}")).await;
     let data = &r["run"]["data"];
-    assert_eq!(keys(&data["params"]), ["p_z", "p_a", "p_m", "p_0"]);
-    assert_eq!(keys(&data["metrics"]), ["m_z", "m_a"]);
-    let tags = keys(&data["tags"]);
+    assert_eq!(
+        crate::common::keys(&data["params"]),
+        ["p_z", "p_a", "p_m", "p_0"]
+    );
+    assert_eq!(crate::common::keys(&data["metrics"]), ["m_z", "m_a"]);
+    let tags = crate::common::keys(&data["tags"]);
     assert_eq!(&tags[tags.len() - 2..], ["b_z", "b_a"]);
     let found = t.ok("runs/search", json!({"experiment_ids": [exp]})).await;
     assert_eq!(
-        keys(&found["runs"][0]["data"]["params"]),
+        crate::common::keys(&found["runs"][0]["data"]["params"]),
         ["p_z", "p_a", "p_m", "p_0"]
     );
     let e = t
         .ok_get(&format!("experiments/get?experiment_id={exp}"))
         .await;
-    assert_eq!(keys(&e["experiment"]["tags"]), ["zz", "aa", "mm"]);
+    assert_eq!(
+        crate::common::keys(&e["experiment"]["tags"]),
+        ["zz", "aa", "mm"]
+    );
 }
 
 backend_tests!(

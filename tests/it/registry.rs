@@ -346,19 +346,16 @@ async fn registry_tags_in_set_order(b: Backend) {
         json!({"name": "ord", "version": "1", "key": "mm", "value": "3"}),
     )
     .await;
-    let keys = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["key"].as_str().unwrap().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let m = t.ok_get("registered-models/get?name=ord").await;
-    assert_eq!(keys(&m["registered_model"]["tags"]), ["zz", "aa", "mm"]);
+    assert_eq!(
+        crate::common::keys(&m["registered_model"]["tags"]),
+        ["zz", "aa", "mm"]
+    );
     let v = t.ok_get("model-versions/get?name=ord&version=1").await;
-    assert_eq!(keys(&v["model_version"]["tags"]), ["zz", "aa", "mm"]);
+    assert_eq!(
+        crate::common::keys(&v["model_version"]["tags"]),
+        ["zz", "aa", "mm"]
+    );
 }
 
 backend_tests!(registered_models_and_aliases, registry_tags_in_set_order);
