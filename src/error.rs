@@ -142,6 +142,22 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 ApiError::already_exists(format!("Resource already exists: {}", info.message()))
             }
+            // MLflow's schema bounds some columns (a CHECK, a VARCHAR length on PostgreSQL): the request
+            // itself is at fault, and retrying it cannot help.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
+                ApiError::invalid(format!(
+                    "A value is not allowed by MLflow's schema: {}",
+                    info.message()
+                ))
+            }
+            Error::DatabaseError(_, info)
+                if info.message().starts_with("value too long for type") =>
+            {
+                ApiError::invalid(format!(
+                    "A value is longer than MLflow's schema allows: {}",
+                    info.message()
+                ))
+            }
             Error::DatabaseError(_, info) if is_transient(info.message()) => ApiError::new(
                 ErrorCode::TEMPORARILY_UNAVAILABLE,
                 format!("Database busy: {}", info.message()),

@@ -4,7 +4,7 @@
 //! of the server's CPU in a 1000-metric log-batch profile.)
 
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
 use crate::search::Bind;
@@ -52,6 +52,7 @@ macro_rules! impl_insert_fragment {
                             Bind::OptText(s) => out.push_bind_param::<Nullable<Text>, Option<String>>(s)?,
                             Bind::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
                             Bind::Float(v) => out.push_bind_param::<Double, f64>(v)?,
+                            Bind::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
                         }
                     }
                     out.push_sql(")");

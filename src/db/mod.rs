@@ -6,6 +6,7 @@
 //! and share an fsync.
 
 pub mod cancel;
+pub mod columns;
 mod foreign;
 pub use foreign::MLFLOW_ALEMBIC_HEAD;
 pub mod group_commit;
@@ -143,7 +144,7 @@ impl Db {
                 let mut conn = pool
                     .get()
                     .map_err(|e| format!("Cannot open SQLite database '{path}': {e}"))?;
-                foreign::check_foreign_schema(
+                foreign::prepare_schema(
                     &mut *conn,
                     "SELECT name FROM sqlite_master WHERE type = 'table'",
                     "SQLite",
@@ -181,7 +182,7 @@ impl Db {
                 let mut conn = pool.get().map_err(|e| {
                     format!("Cannot connect to PostgreSQL at '{}': {e}", redact(&url))
                 })?;
-                foreign::check_foreign_schema(
+                foreign::prepare_schema(
                     &mut *conn,
                     "SELECT table_name AS name FROM information_schema.tables \
                      WHERE table_schema = current_schema()",
@@ -361,6 +362,7 @@ macro_rules! bind_dynamic {
                 }
                 $crate::search::Bind::Int(i) => q.bind::<diesel::sql_types::BigInt, _>(*i),
                 $crate::search::Bind::Float(f) => q.bind::<diesel::sql_types::Double, _>(*f),
+                $crate::search::Bind::Bool(v) => q.bind::<diesel::sql_types::Bool, _>(*v),
             };
         }
         q

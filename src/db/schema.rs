@@ -1,36 +1,41 @@
-//! Portable diesel schema shared by the SQLite and PostgreSQL backends.
+//! The diesel schema of the MLflow 3.17.2 tables Harvester reads and writes (the first migration of each
+//! tree is MLflow's own schema), shared by the SQLite and PostgreSQL backends. Rust-side column names
+//! stay uniform across tables (`key`, `value`, `timestamp`); `sql_name` maps them to MLflow's. Columns
+//! are listed in the order of the rows in `models` (diesel names every column it selects, so the order
+//! here is free), and columns Harvester never reads (`workspace`, `runs.source_*`,
+//! `logged_model_metrics.experiment_id`) are not listed; inserts that need one name it in SQL.
 
 diesel::table! {
     experiments (experiment_id) {
-        experiment_id -> BigInt,
+        experiment_id -> Integer,
         name -> Text,
-        artifact_location -> Text,
-        lifecycle_stage -> Text,
-        creation_time -> BigInt,
-        last_update_time -> BigInt,
+        artifact_location -> Nullable<Text>,
+        lifecycle_stage -> Nullable<Text>,
+        creation_time -> Nullable<BigInt>,
+        last_update_time -> Nullable<BigInt>,
     }
 }
 
 diesel::table! {
     experiment_tags (experiment_id, key) {
-        experiment_id -> BigInt,
+        experiment_id -> Integer,
         key -> Text,
-        value -> Text,
+        value -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     runs (run_uuid) {
         run_uuid -> Text,
-        experiment_id -> BigInt,
-        name -> Text,
-        user_id -> Text,
-        status -> Text,
-        start_time -> BigInt,
+        experiment_id -> Nullable<Integer>,
+        name -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        status -> Nullable<Text>,
+        start_time -> Nullable<BigInt>,
         end_time -> Nullable<BigInt>,
         deleted_time -> Nullable<BigInt>,
-        lifecycle_stage -> Text,
-        artifact_uri -> Text,
+        lifecycle_stage -> Nullable<Text>,
+        artifact_uri -> Nullable<Text>,
     }
 }
 
@@ -46,7 +51,7 @@ diesel::table! {
     tags (run_uuid, key) {
         run_uuid -> Text,
         key -> Text,
-        value -> Text,
+        value -> Nullable<Text>,
     }
 }
 
@@ -57,10 +62,7 @@ diesel::table! {
         timestamp -> BigInt,
         step -> BigInt,
         value -> Double,
-        is_nan -> Integer,
-        model_id -> Nullable<Text>,
-        dataset_name -> Nullable<Text>,
-        dataset_digest -> Nullable<Text>,
+        is_nan -> Bool,
     }
 }
 
@@ -69,60 +71,60 @@ diesel::table! {
         run_uuid -> Text,
         key -> Text,
         value -> Double,
-        timestamp -> BigInt,
+        timestamp -> Nullable<BigInt>,
         step -> BigInt,
-        is_nan -> Integer,
+        is_nan -> Bool,
     }
 }
 
 diesel::table! {
-    datasets (dataset_uuid) {
+    datasets (experiment_id, name, digest) {
         dataset_uuid -> Text,
-        experiment_id -> BigInt,
+        experiment_id -> Integer,
         name -> Text,
         digest -> Text,
+        #[sql_name = "dataset_source_type"]
         source_type -> Text,
+        #[sql_name = "dataset_source"]
         source -> Text,
+        #[sql_name = "dataset_schema"]
         schema -> Nullable<Text>,
+        #[sql_name = "dataset_profile"]
         profile -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    run_inputs (run_uuid, dataset_uuid) {
-        run_uuid -> Text,
-        dataset_uuid -> Text,
-    }
-}
-
-diesel::table! {
-    input_tags (run_uuid, dataset_uuid, key) {
-        run_uuid -> Text,
-        dataset_uuid -> Text,
-        key -> Text,
-        value -> Text,
-    }
-}
-
-diesel::table! {
-    run_model_io (run_uuid, direction, model_id) {
-        run_uuid -> Text,
-        direction -> Text,
-        model_id -> Text,
+    /// Edges: a dataset into a run (`DATASET` → `RUN`), a model into a run (`RUN_INPUT` → `MODEL_INPUT`),
+    /// a run's output model (`RUN_OUTPUT` → `MODEL_OUTPUT`, with its step).
+    inputs (source_type, source_id, destination_type, destination_id) {
+        input_uuid -> Text,
+        source_type -> Text,
+        source_id -> Text,
+        destination_type -> Text,
+        destination_id -> Text,
         step -> BigInt,
+    }
+}
+
+diesel::table! {
+    input_tags (input_uuid, name) {
+        input_uuid -> Text,
+        name -> Text,
+        value -> Text,
     }
 }
 
 diesel::table! {
     logged_models (model_id) {
         model_id -> Text,
-        experiment_id -> BigInt,
+        experiment_id -> Integer,
         name -> Text,
         artifact_location -> Text,
         creation_timestamp_ms -> BigInt,
         last_updated_timestamp_ms -> BigInt,
-        status -> Text,
-        lifecycle_stage -> Text,
+        status -> Integer,
+        lifecycle_stage -> Nullable<Text>,
         model_type -> Nullable<Text>,
         source_run_id -> Nullable<Text>,
         status_message -> Nullable<Text>,
@@ -132,7 +134,10 @@ diesel::table! {
 diesel::table! {
     logged_model_params (model_id, key) {
         model_id -> Text,
+        experiment_id -> Integer,
+        #[sql_name = "param_key"]
         key -> Text,
+        #[sql_name = "param_value"]
         value -> Text,
     }
 }
@@ -140,31 +145,37 @@ diesel::table! {
 diesel::table! {
     logged_model_tags (model_id, key) {
         model_id -> Text,
+        experiment_id -> Integer,
+        #[sql_name = "tag_key"]
         key -> Text,
+        #[sql_name = "tag_value"]
         value -> Text,
     }
 }
 
 diesel::table! {
-    logged_model_metrics (model_id, key, timestamp, step, run_id, dataset_name, dataset_digest) {
+    logged_model_metrics (model_id, key, timestamp, step, run_id) {
         model_id -> Text,
+        #[sql_name = "metric_name"]
         key -> Text,
+        #[sql_name = "metric_timestamp_ms"]
         timestamp -> BigInt,
+        #[sql_name = "metric_step"]
         step -> BigInt,
-        value -> Double,
+        #[sql_name = "metric_value"]
+        value -> Nullable<Double>,
         run_id -> Text,
-        dataset_name -> Text,
-        dataset_digest -> Text,
+        dataset_name -> Nullable<Text>,
+        dataset_digest -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     registered_models (name) {
         name -> Text,
-        creation_time -> BigInt,
-        last_updated_time -> BigInt,
+        creation_time -> Nullable<BigInt>,
+        last_updated_time -> Nullable<BigInt>,
         description -> Nullable<Text>,
-        user_id -> Nullable<Text>,
     }
 }
 
@@ -172,35 +183,34 @@ diesel::table! {
     registered_model_tags (name, key) {
         name -> Text,
         key -> Text,
-        value -> Text,
+        value -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    model_versions (mv_id) {
-        mv_id -> BigInt,
+    model_versions (name, version) {
         name -> Text,
-        version -> BigInt,
-        creation_time -> BigInt,
-        last_updated_time -> BigInt,
+        version -> Integer,
+        creation_time -> Nullable<BigInt>,
+        last_updated_time -> Nullable<BigInt>,
         description -> Nullable<Text>,
         user_id -> Nullable<Text>,
-        current_stage -> Text,
+        current_stage -> Nullable<Text>,
         source -> Nullable<Text>,
         storage_location -> Nullable<Text>,
         run_id -> Nullable<Text>,
         run_link -> Nullable<Text>,
-        status -> Text,
+        status -> Nullable<Text>,
         status_message -> Nullable<Text>,
-        model_id -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    model_version_tags (mv_id, key) {
-        mv_id -> BigInt,
+    model_version_tags (name, version, key) {
+        name -> Text,
+        version -> Integer,
         key -> Text,
-        value -> Text,
+        value -> Nullable<Text>,
     }
 }
 
@@ -208,7 +218,7 @@ diesel::table! {
     registered_model_aliases (name, alias) {
         name -> Text,
         alias -> Text,
-        version -> BigInt,
+        version -> Integer,
     }
 }
 
@@ -220,8 +230,9 @@ diesel::table! {
         url -> Text,
         status -> Text,
         secret -> Nullable<Text>,
-        creation_timestamp -> BigInt,
-        last_updated_timestamp -> BigInt,
+        creation_timestamp -> Nullable<BigInt>,
+        last_updated_timestamp -> Nullable<BigInt>,
+        deleted_timestamp -> Nullable<BigInt>,
     }
 }
 
@@ -234,7 +245,6 @@ diesel::table! {
 }
 
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
-diesel::joinable!(runs -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     experiments,
     experiment_tags,
@@ -244,9 +254,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     metrics,
     latest_metrics,
     datasets,
-    run_inputs,
+    inputs,
     input_tags,
-    run_model_io,
     logged_models,
     logged_model_params,
     logged_model_tags,

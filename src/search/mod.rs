@@ -20,6 +20,9 @@ pub enum AttrKind {
     Num,
     /// A string on the wire stored as an integer column (experiment ids).
     IntId,
+    /// A logged model's status: a name on the wire (`READY` or `LOGGED_MODEL_READY`), MLflow's
+    /// `LoggedModelStatus` number in the column; compared with `= != IN NOT IN`.
+    Status,
 }
 
 /// One searchable attribute: the names a user may write, and the column it maps to.
@@ -32,19 +35,23 @@ pub struct Attr {
     pub orderable: bool,
 }
 
-/// A key/value side table (metrics, params, tags) reached through a foreign key.
+/// A key/value side table (metrics, params, tags), aliased `kv`, joined to the searched table.
 #[derive(Debug)]
 pub struct KeyValue {
     pub prefixes: &'static [&'static str],
     pub label: &'static str,
     pub table: &'static str,
-    pub fk: &'static str,
+    /// The predicate joining `kv` to the searched table (a foreign key, or a composite one).
+    pub join: &'static str,
+    /// MLflow's names of the key and value columns (`key`/`value`, `param_key`/`param_value`, …).
+    pub key_col: &'static str,
+    pub value_col: &'static str,
     pub numeric: bool,
     pub null_ops: bool,
     pub orderable: bool,
     /// The side table keeps several values per key (a logged model's metric history): ordering uses
-    /// the latest one by timestamp and step.
-    pub history: bool,
+    /// the latest one, by this `ORDER BY`.
+    pub history: Option<&'static str>,
 }
 
 /// Everything the builder needs to know about one searchable entity.

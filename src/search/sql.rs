@@ -13,6 +13,7 @@ pub enum Bind {
     OptText(Option<String>),
     Int(i64),
     Float(f64),
+    Bool(bool),
 }
 
 /// SQL text with its binds; placeholders are `?` (SQLite) or `$n` (PostgreSQL).
@@ -154,6 +155,16 @@ fn sql_op(op: Op) -> &'static str {
     }
 }
 
+/// MLflow's number for a logged-model status name (`READY` or `LOGGED_MODEL_READY`); -1, which no row
+/// has, for any other name.
+fn status_code(name: &str) -> i64 {
+    let short = |s: &str| s.trim_start_matches("LOGGED_MODEL_").to_string();
+    crate::types::registry::LOGGED_MODEL_STATUSES
+        .iter()
+        .position(|s| short(s) == short(name) || *s == name)
+        .map_or(-1, |i| i as i64)
+}
+
 fn int_ids(items: &[String]) -> ApiResult<Vec<Bind>> {
     items
         .iter()
@@ -187,6 +198,18 @@ fn attr_clause(buf: &mut SqlBuf, t: &Target, a: &Attr, c: &Comparison) -> ApiRes
                 .push(if c.op == Op::In { " IN " } else { " NOT IN " })
                 .bind_list(binds);
         }
+        (AttrKind::Status, Op::Eq | Op::Ne | Op::In | Op::NotIn) => {
+            let names = match &c.value {
+                Value::List(items) => items.clone(),
+                v => vec![str_value(v, &what)?.to_string()],
+            };
+            let codes: Vec<Bind> = names.iter().map(|n| Bind::Int(status_code(n))).collect();
+            let op = match c.op {
+                Op::Eq | Op::In => " IN ",
+                _ => " NOT IN ",
+            };
+            buf.push(&col).push(op).bind_list(codes);
+        }
         (AttrKind::IntId, Op::Eq | Op::Ne) => {
             let v = str_value(&c.value, &what)?;
             let id = v
@@ -206,15 +229,13 @@ fn attr_clause(buf: &mut SqlBuf, t: &Target, a: &Attr, c: &Comparison) -> ApiRes
     Ok(())
 }
 
-fn kv_clause(buf: &mut SqlBuf, t: &Target, kv: &KeyValue, c: &Comparison) -> ApiResult<()> {
+fn kv_clause(buf: &mut SqlBuf, kv: &KeyValue, c: &Comparison) -> ApiResult<()> {
     let what = format!("{} '{}'", kv.label, c.key);
     let head = format!(
-        "EXISTS (SELECT 1 FROM {tb} kv WHERE kv.{fk} = {main}.{id} AND kv.key = ",
-        tb = kv.table,
-        fk = kv.fk,
-        main = t.table,
-        id = t.id
+        "EXISTS (SELECT 1 FROM {} kv WHERE {} AND kv.{} = ",
+        kv.table, kv.join, kv.key_col
     );
+    let value = format!("kv.{}", kv.value_col);
     match c.op {
         Op::IsNull | Op::IsNotNull if kv.null_ops => {
             if c.op == Op::IsNull {
@@ -226,7 +247,8 @@ fn kv_clause(buf: &mut SqlBuf, t: &Target, kv: &KeyValue, c: &Comparison) -> Api
             let v = num_value(&c.value, &what)?;
             buf.push(&head)
                 .bind(Bind::Text(c.key.clone()))
-                .push(" AND kv.value")
+                .push(" AND ")
+                .push(&value)
                 .push(sql_op(op));
             buf.bind(Bind::Float(v)).push(")");
         }
@@ -235,7 +257,7 @@ fn kv_clause(buf: &mut SqlBuf, t: &Target, kv: &KeyValue, c: &Comparison) -> Api
             buf.push(&head)
                 .bind(Bind::Text(c.key.clone()))
                 .push(" AND ");
-            string_cmp(buf, "kv.value", op, v);
+            string_cmp(buf, &value, op, v);
             buf.push(")");
         }
         op => return Err(bad_op(op, &what)),
@@ -255,17 +277,17 @@ fn dataset_clause(buf: &mut SqlBuf, t: &Target, c: &Comparison) -> ApiResult<()>
         )))
         }
     };
-    buf.push(
-        "EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid ",
-    );
+    buf.push("EXISTS (SELECT 1 FROM inputs ri JOIN datasets d ON d.dataset_uuid = ri.source_id ");
     if c.key == "context" {
-        buf.push("JOIN input_tags it ON it.run_uuid = ri.run_uuid AND it.dataset_uuid = ri.dataset_uuid AND it.key = 'mlflow.data.context' ");
+        buf.push("JOIN input_tags it ON it.input_uuid = ri.input_uuid AND it.name = 'mlflow.data.context' ");
     }
-    buf.push("WHERE ri.run_uuid = ")
-        .push(t.table)
-        .push(".")
-        .push(t.id)
-        .push(" AND ");
+    buf.push(
+        "WHERE ri.source_type = 'DATASET' AND ri.destination_type = 'RUN' AND ri.destination_id = ",
+    )
+    .push(t.table)
+    .push(".")
+    .push(t.id)
+    .push(" AND ");
     match (c.op, &c.value) {
         (Op::In | Op::NotIn, Value::List(items)) => {
             buf.push(col)
@@ -285,7 +307,7 @@ pub fn push_where(buf: &mut SqlBuf, t: &Target, comparisons: &[Comparison]) -> A
         buf.push(" AND ");
         match resolve(t, c.prefix.as_deref(), &c.key)? {
             Resolved::Attr(a) => attr_clause(buf, t, a, c)?,
-            Resolved::Kv(kv) => kv_clause(buf, t, kv, c)?,
+            Resolved::Kv(kv) => kv_clause(buf, kv, c)?,
             Resolved::Dataset => dataset_clause(buf, t, c)?,
         }
     }
@@ -324,18 +346,18 @@ pub fn push_order_by(buf: &mut SqlBuf, t: &Target, items: &[OrderItem]) -> ApiRe
                     sql: String::new(),
                     binds: std::mem::take(&mut buf.binds),
                 };
-                sub.push("(SELECT kv.value FROM ")
+                sub.push("(SELECT kv.")
+                    .push(kv.value_col)
+                    .push(" FROM ")
                     .push(kv.table)
-                    .push(" kv WHERE kv.")
-                    .push(kv.fk);
-                sub.push(" = ")
-                    .push(t.table)
-                    .push(".")
-                    .push(t.id)
-                    .push(" AND kv.key = ");
+                    .push(" kv WHERE ")
+                    .push(kv.join)
+                    .push(" AND kv.")
+                    .push(kv.key_col)
+                    .push(" = ");
                 sub.bind(Bind::Text(it.key.clone()));
-                if kv.history {
-                    sub.push(" ORDER BY kv.timestamp DESC, kv.step DESC LIMIT 1");
+                if let Some(latest) = kv.history {
+                    sub.push(" ORDER BY ").push(latest).push(" LIMIT 1");
                 }
                 sub.push(")");
                 buf.binds = sub.binds;

@@ -65,31 +65,37 @@ pub static RUNS: Target = Target {
             prefixes: &["metric", "metrics"],
             label: "metric",
             table: "latest_metrics",
-            fk: "run_uuid",
+            join: "kv.run_uuid = runs.run_uuid",
+            key_col: "key",
+            value_col: "value",
             numeric: true,
             null_ops: false,
             orderable: true,
-            history: false,
+            history: None,
         },
         KeyValue {
             prefixes: &["parameter", "parameters", "param", "params"],
             label: "parameter",
             table: "params",
-            fk: "run_uuid",
+            join: "kv.run_uuid = runs.run_uuid",
+            key_col: "key",
+            value_col: "value",
             numeric: false,
             null_ops: true,
             orderable: true,
-            history: false,
+            history: None,
         },
         KeyValue {
             prefixes: &["tag", "tags"],
             label: "tag",
             table: "tags",
-            fk: "run_uuid",
+            join: "kv.run_uuid = runs.run_uuid",
+            key_col: "key",
+            value_col: "value",
             numeric: false,
             null_ops: true,
             orderable: true,
-            history: false,
+            history: None,
         },
     ],
     datasets: true,
@@ -136,11 +142,13 @@ pub static EXPERIMENTS: Target = Target {
         prefixes: &["tag", "tags"],
         label: "tag",
         table: "experiment_tags",
-        fk: "experiment_id",
+        join: "kv.experiment_id = experiments.experiment_id",
+        key_col: "key",
+        value_col: "value",
         numeric: false,
         null_ops: true,
         orderable: false,
-        history: false,
+        history: None,
     }],
     datasets: false,
     default_order: &[("creation_time", false)],
@@ -166,21 +174,24 @@ const fn kv(
     prefixes: &'static [&'static str],
     label: &'static str,
     table: &'static str,
-    fk: &'static str,
+    join: &'static str,
 ) -> KeyValue {
     KeyValue {
         prefixes,
         label,
         table,
-        fk,
+        join,
+        key_col: "key",
+        value_col: "value",
         numeric: false,
         null_ops: false,
         orderable: true,
-        history: false,
+        history: None,
     }
 }
 
 const TAGS: &[&str] = &["tag", "tags"];
+const LOGGED_MODEL: &str = "kv.model_id = logged_models.model_id";
 
 /// search logged models (`search_logged_model_utils`): attributes, `metrics.` (latest value for
 /// ordering), `params.`, `tags.`.
@@ -192,7 +203,7 @@ pub static LOGGED_MODELS: Target = Target {
         attr(&["name"], "name", AttrKind::Str, true),
         attr(&["model_id"], "model_id", AttrKind::Str, true),
         attr(&["model_type"], "model_type", AttrKind::Str, true),
-        attr(&["status"], "status", AttrKind::Str, true),
+        attr(&["status"], "status", AttrKind::Status, true),
         attr(&["source_run_id"], "source_run_id", AttrKind::Str, true),
         attr(
             &[
@@ -214,21 +225,31 @@ pub static LOGGED_MODELS: Target = Target {
     kvs: &[
         KeyValue {
             numeric: true,
-            history: true,
+            key_col: "metric_name",
+            value_col: "metric_value",
+            history: Some("kv.metric_timestamp_ms DESC, kv.metric_step DESC"),
             ..kv(
                 &["metric", "metrics"],
                 "metric",
                 "logged_model_metrics",
-                "model_id",
+                LOGGED_MODEL,
             )
         },
-        kv(
-            &["param", "params"],
-            "parameter",
-            "logged_model_params",
-            "model_id",
-        ),
-        kv(TAGS, "tag", "logged_model_tags", "model_id"),
+        KeyValue {
+            key_col: "param_key",
+            value_col: "param_value",
+            ..kv(
+                &["param", "params"],
+                "parameter",
+                "logged_model_params",
+                LOGGED_MODEL,
+            )
+        },
+        KeyValue {
+            key_col: "tag_key",
+            value_col: "tag_value",
+            ..kv(TAGS, "tag", "logged_model_tags", LOGGED_MODEL)
+        },
     ],
     datasets: false,
     default_order: &[("creation_timestamp_ms", false)],
@@ -255,7 +276,12 @@ pub static REGISTERED_MODELS: Target = Target {
             false,
         ),
     ],
-    kvs: &[kv(TAGS, "tag", "registered_model_tags", "name")],
+    kvs: &[kv(
+        TAGS,
+        "tag",
+        "registered_model_tags",
+        "kv.name = registered_models.name",
+    )],
     datasets: false,
     default_order: &[],
     always_order: &[("name", true)],
@@ -264,7 +290,7 @@ pub static REGISTERED_MODELS: Target = Target {
 /// search model versions (`SearchModelVersionUtils`).
 pub static MODEL_VERSIONS: Target = Target {
     table: "model_versions",
-    id: "mv_id",
+    id: "version",
     attr_prefixes: &["attribute", "attributes"],
     attrs: &[
         attr(&["name"], "name", AttrKind::Str, true),
@@ -284,7 +310,12 @@ pub static MODEL_VERSIONS: Target = Target {
             false,
         ),
     ],
-    kvs: &[kv(TAGS, "tag", "model_version_tags", "mv_id")],
+    kvs: &[kv(
+        TAGS,
+        "tag",
+        "model_version_tags",
+        "kv.name = model_versions.name AND kv.version = model_versions.version",
+    )],
     datasets: false,
     default_order: &[("last_updated_time", false)],
     always_order: &[("name", true), ("version", false)],

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::validation::{self as v, parse_experiment_id};
 use super::{now_ms, AppState};
+use crate::db::columns::Int32;
 use crate::db::models::{ExperimentRow, ExperimentTagRow, NewExperiment};
 use crate::db::schema::{experiment_tags as et, experiments as ex, runs};
 use crate::error::{ApiError, ApiResult};
@@ -85,12 +86,13 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
             creation_time: now,
             last_update_time: now,
         };
-        let id: i64 = diesel::insert_into(ex::table)
+        let id: i32 = diesel::insert_into(ex::table)
             .values(&row)
             .returning(ex::experiment_id)
             .get_result(conn)?;
+        let id = i64::from(id);
         if location.is_none() {
-            diesel::update(ex::table.find(id))
+            diesel::update(ex::table.find(Int32::from(id)))
                 .set(ex::artifact_location.eq(append_to_uri(&root, &id.to_string())))
                 .execute(conn)?;
         }
@@ -103,7 +105,7 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
             })
             .collect();
         if !rows.is_empty() {
-            diesel::insert_into(et::table).values(&rows).execute(conn)?;
+            diesel::insert_into(et::table).values(rows).execute(conn)?;
         }
         Ok(id)
     })?;
@@ -126,7 +128,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
         let row = fetch_experiment!(conn, id)?;
         let first_set = crate::db::insertion_order(&*conn);
         let tags: Vec<ExperimentTagRow> = et::table
-            .filter(et::experiment_id.eq(id))
+            .filter(et::experiment_id.eq(Int32::from(id)))
             .order(first_set)
             .load(conn)?;
         (row, tags)
@@ -144,7 +146,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Experiment> {
 
 pub fn get_by_name(st: &AppState, name: &str) -> ApiResult<Experiment> {
     // Resolve the name to an id only; `get` then loads the row with its tags.
-    let id: Option<i64> = db_read!(st.db, |conn| ex::table
+    let id: Option<i32> = db_read!(st.db, |conn| ex::table
         .filter(ex::name.eq(name))
         .select(ex::experiment_id)
         .first(conn)
@@ -182,7 +184,7 @@ pub fn search(
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
     let (mut rows, tags) = db_read!(st.db, |conn| {
         let rows: Vec<ExperimentRow> = load_dynamic!(conn, ExperimentRow, buf)?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.experiment_id).collect();
+        let ids: Vec<Int32> = rows.iter().map(|r| Int32::from(r.experiment_id)).collect();
         let first_set = crate::db::insertion_order(&*conn);
         let tags: Vec<ExperimentTagRow> = et::table
             .filter(et::experiment_id.eq_any(&ids))
@@ -223,17 +225,17 @@ pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
     };
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let row: Option<ExperimentRow> = ex::table.find(id).first(conn).optional()?;
+        let row: Option<ExperimentRow> = ex::table.find(Int32::from(id)).first(conn).optional()?;
         // As MLflow: delete looks among active experiments only, restore among deleted ones; otherwise 404.
         match row {
             Some(r) if r.lifecycle_stage == from => {}
             _ => return Err(not_found(id)),
         }
-        diesel::update(ex::table.find(id))
+        diesel::update(ex::table.find(Int32::from(id)))
             .set((ex::lifecycle_stage.eq(to), ex::last_update_time.eq(now)))
             .execute(conn)?;
         let deleted_time = if deleted { Some(now) } else { None };
-        diesel::update(runs::table.filter(runs::experiment_id.eq(id)))
+        diesel::update(runs::table.filter(runs::experiment_id.eq(Int32::from(id))))
             .set((
                 runs::lifecycle_stage.eq(to),
                 runs::deleted_time.eq(deleted_time),
@@ -271,7 +273,7 @@ pub fn rename(st: &AppState, id: &str, new_name: &str) -> ApiResult<()> {
                 )));
             }
         }
-        diesel::update(ex::table.find(id))
+        diesel::update(ex::table.find(Int32::from(id)))
             .set((ex::name.eq(new_name), ex::last_update_time.eq(now)))
             .execute(conn)?;
         Ok(())
@@ -289,7 +291,7 @@ pub fn set_tag(st: &AppState, id: &str, key: &str, value: &str) -> ApiResult<()>
             value: value.to_string(),
         };
         diesel::insert_into(et::table)
-            .values(&row)
+            .values(row)
             .on_conflict((et::experiment_id, et::key))
             .do_update()
             .set(et::value.eq(value))
@@ -302,8 +304,10 @@ pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
     let id = parse_experiment_id(id)?;
     db_write!(st.db, |conn| {
         active_experiment!(conn, id)?;
-        let n = diesel::delete(et::table.filter(et::experiment_id.eq(id).and(et::key.eq(key))))
-            .execute(conn)?;
+        let n = diesel::delete(
+            et::table.filter(et::experiment_id.eq(Int32::from(id)).and(et::key.eq(key))),
+        )
+        .execute(conn)?;
         if n == 0 {
             return Err(ApiError::not_found(format!(
                 "No tag with name: {key} in experiment with id {id}"
@@ -313,17 +317,25 @@ pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
     })
 }
 
-/// Give the default experiment `0` its artifact location under the configured root, once.
+/// Create the default experiment `0` under the configured root when the database has no experiment, as
+/// MLflow's store does when it opens a database.
 pub fn init_default(st: &AppState) -> ApiResult<()> {
     let loc = append_to_uri(&st.artifact_root, "0");
     db_write!(st.db, |conn| {
-        diesel::update(ex::table.find(0i64).filter(ex::artifact_location.eq("")))
-            .set((
-                ex::artifact_location.eq(&loc),
-                ex::creation_time.eq(now_ms()),
-                ex::last_update_time.eq(now_ms()),
-            ))
-            .execute(conn)?;
+        let any: i64 = ex::table.count().get_result(conn)?;
+        if any == 0 {
+            let now = now_ms();
+            diesel::insert_into(ex::table)
+                .values((
+                    ex::experiment_id.eq(0),
+                    ex::name.eq("Default"),
+                    ex::artifact_location.eq(&loc),
+                    ex::lifecycle_stage.eq("active"),
+                    ex::creation_time.eq(now),
+                    ex::last_update_time.eq(now),
+                ))
+                .execute(conn)?;
+        }
         Ok(())
     })
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::validation::{self as v, parse_experiment_id};
 use super::{now_ms, AppState};
+use crate::db::columns::Int32;
 use crate::db::models::{LoggedModelMetricRow, LoggedModelRow, ModelKvRow};
 use crate::db::schema::{
     logged_model_metrics as lmm, logged_model_params as lmp, logged_model_tags as lmt,
@@ -21,12 +22,16 @@ use crate::types::registry_requests::{CreateLoggedModel, SearchLoggedModels};
 use crate::types::requests::{required, KeyValueIn};
 use crate::{db_read, db_write, load_dynamic};
 
-pub const STATUSES: &[&str] = &[
-    "LOGGED_MODEL_STATUS_UNSPECIFIED",
-    "LOGGED_MODEL_PENDING",
-    "LOGGED_MODEL_READY",
-    "LOGGED_MODEL_UPLOAD_FAILED",
-];
+pub use crate::types::registry::LOGGED_MODEL_STATUSES as STATUSES;
+
+/// The wire name of a stored status number (MLflow keeps the `LoggedModelStatus` number).
+pub fn status_name(n: i32) -> &'static str {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| STATUSES.get(i))
+        .copied()
+        .unwrap_or(STATUSES[0])
+}
 
 pub fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Logged model with ID '{id}' not found."))
@@ -44,7 +49,7 @@ fn pairs(items: &[KeyValueIn], what: &str) -> ApiResult<Vec<(String, String)>> {
         .collect()
 }
 
-fn kv_rows(id: &str, pairs: Vec<(String, String)>) -> Vec<ModelKvRow> {
+fn kv_rows(id: &str, experiment_id: i64, pairs: Vec<(String, String)>) -> Vec<ModelKvRow> {
     // A key given twice: the last value wins (as MLflow's upsert).
     let mut seen: HashMap<String, String> = HashMap::new();
     for (k, val) in pairs {
@@ -53,6 +58,7 @@ fn kv_rows(id: &str, pairs: Vec<(String, String)>) -> Vec<ModelKvRow> {
     seen.into_iter()
         .map(|(key, value)| ModelKvRow {
             model_id: id.to_string(),
+            experiment_id,
             key,
             value,
         })
@@ -64,19 +70,11 @@ type SideRows = (Vec<ModelKvRow>, Vec<ModelKvRow>, Vec<LoggedModelMetricRow>);
 /// The params, tags and metrics of some models (expanded inside `db_read!` for each backend).
 macro_rules! side_rows {
     ($conn:expr, $ids:expr) => {{
-        let params: Vec<(String, String, String)> = lmp::table
+        let params: Vec<ModelKvRow> = lmp::table
             .filter(lmp::model_id.eq_any($ids))
             .order((lmp::model_id, lmp::key))
-            .select((lmp::model_id, lmp::key, lmp::value))
+            .select((lmp::model_id, lmp::experiment_id, lmp::key, lmp::value))
             .load($conn)?;
-        let params = params
-            .into_iter()
-            .map(|(model_id, key, value)| ModelKvRow {
-                model_id,
-                key,
-                value,
-            })
-            .collect();
         let tags: Vec<ModelKvRow> = lmt::table
             .filter(lmt::model_id.eq_any($ids))
             .order((lmt::model_id, lmt::key))
@@ -113,18 +111,19 @@ pub fn create(st: &AppState, req: &CreateLoggedModel) -> ApiResult<LoggedModel> 
             ),
             creation_timestamp_ms: now,
             last_updated_timestamp_ms: now,
-            status: "LOGGED_MODEL_PENDING".into(),
+            status: 1,
             lifecycle_stage: "active".into(),
             model_type: req.model_type.clone(),
             source_run_id: req.source_run_id.clone().filter(|r| !r.is_empty()),
             status_message: None,
         };
-        diesel::insert_into(lm::table).values(&row).execute(conn)?;
-        let p: Vec<_> = kv_rows(&id, params.clone())
+        diesel::insert_into(lm::table).values(row).execute(conn)?;
+        let p: Vec<_> = kv_rows(&id, exp_id, params.clone())
             .into_iter()
             .map(|r| {
                 (
                     lmp::model_id.eq(r.model_id),
+                    lmp::experiment_id.eq(Int32::from(r.experiment_id)),
                     lmp::key.eq(r.key),
                     lmp::value.eq(r.value),
                 )
@@ -132,7 +131,7 @@ pub fn create(st: &AppState, req: &CreateLoggedModel) -> ApiResult<LoggedModel> 
             .collect();
         diesel::insert_into(lmp::table).values(&p).execute(conn)?;
         diesel::insert_into(lmt::table)
-            .values(&kv_rows(&id, tags.clone()))
+            .values(kv_rows(&id, exp_id, tags.clone()))
             .execute(conn)?;
         Ok(())
     })?;
@@ -190,13 +189,13 @@ fn assemble(
     for r in metrics {
         m.entry(r.model_id.clone()).or_default().push(Metric {
             key: r.key,
-            value: r.value,
+            value: r.value.unwrap_or(f64::NAN),
             timestamp: r.timestamp,
             step: r.step,
             run_id: Some(r.run_id),
             model_id: Some(r.model_id),
-            dataset_name: Some(r.dataset_name).filter(|s| !s.is_empty()),
-            dataset_digest: Some(r.dataset_digest).filter(|s| !s.is_empty()),
+            dataset_name: r.dataset_name.filter(|s| !s.is_empty()),
+            dataset_digest: r.dataset_digest.filter(|s| !s.is_empty()),
         });
     }
     rows.into_iter()
@@ -212,7 +211,7 @@ fn assemble(
                 creation_timestamp_ms: r.creation_timestamp_ms,
                 last_updated_timestamp_ms: r.last_updated_timestamp_ms,
                 artifact_uri: r.artifact_location,
-                status: r.status,
+                status: status_name(r.status).to_string(),
                 model_type: r.model_type.unwrap_or_default(),
                 source_run_id: r.source_run_id.unwrap_or_default(),
                 status_message: r.status_message,
@@ -230,6 +229,7 @@ pub fn finalize(st: &AppState, id: &str, status: Option<&str>) -> ApiResult<Logg
         STATUSES,
         0,
     )?;
+    let status = STATUSES.iter().position(|s| *s == status).unwrap_or(0) as i32;
     let now = now_ms();
     db_write!(st.db, |conn| {
         row(lm::table.find(id).first(conn).optional()?, id, false)?;
@@ -258,15 +258,16 @@ pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
 
 /// Upsert tags (a repeated key: the last value wins).
 pub fn set_tags(st: &AppState, id: &str, tags: &[KeyValueIn]) -> ApiResult<()> {
-    let rows = kv_rows(id, pairs(tags, "tag")?);
+    let pairs = pairs(tags, "tag")?;
     db_write!(st.db, |conn| {
-        row(lm::table.find(id).first(conn).optional()?, id, false)?;
-        for r in &rows {
+        let model = row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        for r in kv_rows(id, model.experiment_id, pairs.clone()) {
+            let value = r.value.clone();
             diesel::insert_into(lmt::table)
                 .values(r)
                 .on_conflict((lmt::model_id, lmt::key))
                 .do_update()
-                .set(lmt::value.eq(&r.value))
+                .set(lmt::value.eq(value))
                 .execute(conn)?;
         }
         Ok(())
@@ -288,13 +289,14 @@ pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
 }
 
 pub fn log_params(st: &AppState, id: &str, params: &[KeyValueIn]) -> ApiResult<()> {
-    let rows = kv_rows(id, pairs(params, "param")?);
+    let pairs = pairs(params, "param")?;
     db_write!(st.db, |conn| {
-        row(lm::table.find(id).first(conn).optional()?, id, false)?;
-        for r in &rows {
+        let model = row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        for r in &kv_rows(id, model.experiment_id, pairs.clone()) {
             diesel::insert_into(lmp::table)
                 .values((
                     lmp::model_id.eq(&r.model_id),
+                    lmp::experiment_id.eq(Int32::from(r.experiment_id)),
                     lmp::key.eq(&r.key),
                     lmp::value.eq(&r.value),
                 ))

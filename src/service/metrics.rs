@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::run_data::RunReader;
 use super::validation as v;
 use super::AppState;
-use crate::db::models::MetricRow;
+use crate::db::models::MetricPointRow;
 use crate::db::schema::metrics as m;
 use crate::db::Dialect;
 use crate::error::{ApiError, ApiResult};
@@ -15,16 +15,16 @@ use crate::types::entities::Metric;
 use crate::types::requests::*;
 use crate::{db_read, load_dynamic};
 
-fn to_wire(r: MetricRow, with_run: bool) -> Metric {
+fn to_wire(r: MetricPointRow, with_run: bool) -> Metric {
     Metric {
         key: r.key,
-        value: if r.is_nan != 0 { f64::NAN } else { r.value },
+        value: if r.is_nan { f64::NAN } else { r.value },
         timestamp: r.timestamp,
         step: r.step,
         run_id: with_run.then_some(r.run_uuid),
         model_id: None,
-        dataset_name: r.dataset_name,
-        dataset_digest: r.dataset_digest,
+        dataset_name: None,
+        dataset_digest: None,
     }
 }
 
@@ -39,12 +39,8 @@ struct HistRow {
     step: i64,
     #[diesel(sql_type = diesel::sql_types::Double)]
     value: f64,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    is_nan: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    dataset_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    dataset_digest: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_nan: bool,
 }
 
 fn write_point(out: &mut Vec<u8>, key_json: &str, r: &HistRow) {
@@ -52,22 +48,12 @@ fn write_point(out: &mut Vec<u8>, key_json: &str, r: &HistRow) {
     out.extend_from_slice(b"{\"key\":");
     out.extend_from_slice(key_json.as_bytes());
     out.extend_from_slice(b",\"value\":");
-    if r.is_nan != 0 {
+    if r.is_nan {
         out.extend_from_slice(b"\"NaN\"");
     } else {
         let _ = serde_json::to_writer(&mut *out, &r.value);
     }
-    let _ = write!(out, ",\"timestamp\":{},\"step\":{}", r.timestamp, r.step);
-    for (name, v) in [
-        ("dataset_name", &r.dataset_name),
-        ("dataset_digest", &r.dataset_digest),
-    ] {
-        if let Some(v) = v {
-            let _ = write!(out, ",\"{name}\":");
-            let _ = serde_json::to_writer(&mut *out, v);
-        }
-    }
-    out.push(b'}');
+    let _ = write!(out, ",\"timestamp\":{},\"step\":{}}}", r.timestamp, r.step);
 }
 
 /// Check that a whole-history request can be answered (run exists, key given) before streaming starts,
@@ -89,11 +75,11 @@ pub fn stream_history(
     mut emit: impl FnMut(Vec<u8>) -> bool,
 ) -> ApiResult<()> {
     let key_json = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
-    let mut after: Option<(i64, i64, f64, i32)> = None;
+    let mut after: Option<(i64, i64, f64, bool)> = None;
     let mut first = true;
     loop {
         let mut buf = SqlBuf::new(st.db.dialect);
-        buf.push("SELECT timestamp, step, value, is_nan, dataset_name, dataset_digest FROM metrics WHERE run_uuid = ");
+        buf.push("SELECT timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ");
         buf.bind(Bind::Text(run_id.into()))
             .push(" AND key = ")
             .bind(Bind::Text(key.into()));
@@ -105,7 +91,7 @@ pub fn stream_history(
             buf.push(", ")
                 .bind(Bind::Float(v))
                 .push(", ")
-                .bind(Bind::Int(n as i64))
+                .bind(Bind::Bool(n))
                 .push(")");
         }
         buf.push(&format!(
@@ -157,7 +143,7 @@ pub fn history(st: &AppState, req: &GetMetricHistory) -> ApiResult<(Vec<Metric>,
     let limit = req
         .max_results
         .map(|n| n.min(crate::service::validation::GET_METRIC_HISTORY_MAX_RESULTS));
-    let mut rows: Vec<MetricRow> = db_read!(st.db, |conn| {
+    let mut rows: Vec<MetricPointRow> = db_read!(st.db, |conn| {
         conn.run_row(run_id)?;
         let q = m::table
             .filter(m::run_uuid.eq(run_id).and(m::key.eq(key)))
@@ -247,7 +233,7 @@ pub fn bulk_interval(st: &AppState, req: &GetHistoryBulkInterval) -> ApiResult<V
             }
             out.extend(rows.into_iter().map(|r| Metric {
                 key: key.to_string(),
-                value: if r.is_nan != 0 { f64::NAN } else { r.value },
+                value: if r.is_nan { f64::NAN } else { r.value },
                 timestamp: r.timestamp,
                 step: r.step,
                 run_id: Some(run_id.clone()),
@@ -268,8 +254,8 @@ struct SampleRow {
     timestamp: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     step: i64,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    is_nan: i32,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_nan: bool,
 }
 
 /// MLflow 3.17's down-sampling, in SQL: split the ordered points into `max` NTILE buckets and keep the
@@ -319,7 +305,7 @@ pub fn bulk(st: &AppState, req: &GetHistoryBulk) -> ApiResult<Vec<Metric>> {
     let mut out = Vec::new();
     db_read!(st.db, |conn| {
         for run_id in &req.run_id {
-            let rows: Vec<MetricRow> = m::table
+            let rows: Vec<MetricPointRow> = m::table
                 .filter(m::run_uuid.eq(run_id).and(m::key.eq(key)))
                 .order((m::timestamp, m::step, m::value))
                 .limit(max)

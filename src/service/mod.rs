@@ -4,7 +4,7 @@
 macro_rules! fetch_experiment {
     ($conn:expr, $id:expr) => {{
         let row: Option<$crate::db::models::ExperimentRow> = $crate::db::schema::experiments::table
-            .find($id)
+            .find($crate::db::columns::Int32::from($id))
             .first($conn)
             .optional()?;
         row.ok_or_else(|| $crate::service::experiments::not_found($id))

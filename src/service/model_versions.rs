@@ -9,7 +9,8 @@ use super::registry_read::{self as rr, canonical_stage, versions_to_wire};
 use super::registry_search::{page, registry_query};
 use super::version_sources::{bad_source, check_traversal, Resolved, PROMPT_SOURCES};
 use super::{now_ms, webhooks, AppState};
-use crate::db::models::{ModelKvRow, ModelVersionRow, ModelVersionTagRow, NewModelVersion};
+use crate::db::columns::Int32;
+use crate::db::models::{ModelKvRow, ModelVersionRow, ModelVersionTagRow};
 use crate::db::schema::{
     logged_model_tags as lmt, model_version_tags as mvt, model_versions as mv,
     registered_model_aliases as ra, registered_models as rm,
@@ -57,12 +58,12 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
         } else {
             crate::resolve_source!(conn, &source, run_id, model_id)
         };
-        let top: Option<i64> = mv::table
+        let top: Option<i32> = mv::table
             .filter(mv::name.eq(&name))
             .select(diesel::dsl::max(mv::version))
             .first(conn)?;
-        let version = top.unwrap_or(0) + 1;
-        let row = NewModelVersion {
+        let version = i64::from(top.unwrap_or(0)) + 1;
+        let row = ModelVersionRow {
             name: name.clone(),
             version,
             creation_time: now,
@@ -76,27 +77,18 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             run_link: Some(req.run_link.clone().unwrap_or_default()),
             status: "READY".into(),
             status_message: None,
-            model_id: resolved
-                .model
-                .as_ref()
-                .map(|m| m.model_id.clone())
-                .or(model_id.map(str::to_string)),
         };
-        let mv_id: i64 = diesel::insert_into(mv::table)
-            .values(&row)
-            .returning(mv::mv_id)
-            .get_result(conn)?;
+        diesel::insert_into(mv::table).values(row).execute(conn)?;
         let rows: Vec<ModelVersionTagRow> = tags
             .iter()
             .map(|(k, val)| ModelVersionTagRow {
-                mv_id,
+                name: name.clone(),
+                version,
                 key: k.clone(),
                 value: val.clone(),
             })
             .collect();
-        diesel::insert_into(mvt::table)
-            .values(&rows)
-            .execute(conn)?;
+        diesel::insert_into(mvt::table).values(rows).execute(conn)?;
         diesel::update(rm::table.find(&name))
             .set(rm::last_updated_time.eq(now))
             .execute(conn)?;
@@ -108,6 +100,10 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 .select(lmt::value)
                 .first(conn)
                 .optional()?;
+            let experiment_id: i32 = crate::db::schema::logged_models::table
+                .find(&m.model_id)
+                .select(crate::db::schema::logged_models::experiment_id)
+                .first(conn)?;
             let mut list: Vec<serde_json::Value> = old
                 .and_then(|o| serde_json::from_str(&o).ok())
                 .unwrap_or_default();
@@ -115,11 +111,12 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             let value = crate::types::pyjson::dumps(&serde_json::Value::Array(list));
             let tag = ModelKvRow {
                 model_id: m.model_id.clone(),
+                experiment_id: experiment_id.into(),
                 key: key.into(),
                 value: value.clone(),
             };
             diesel::insert_into(lmt::table)
-                .values(&tag)
+                .values(tag)
                 .on_conflict((lmt::model_id, lmt::key))
                 .do_update()
                 .set(lmt::value.eq(&value))
@@ -166,7 +163,7 @@ macro_rules! touch_version {
         db_write!($st.db, |$conn| {
             let $row = mv_row!($conn, $name, $version)?;
             $body;
-            diesel::update(mv::table.find($row.mv_id))
+            diesel::update(mv::table.find((&$row.name, Int32::from($row.version))))
                 .set(mv::last_updated_time.eq($now))
                 .execute($conn)?;
             diesel::update(rm::table.find($name))
@@ -184,7 +181,7 @@ pub fn update(
     description: Option<&str>,
 ) -> ApiResult<ModelVersion> {
     touch_version!(st, name, version, |conn, row, now| {
-        diesel::update(mv::table.find(row.mv_id))
+        diesel::update(mv::table.find((&row.name, Int32::from(row.version))))
             .set(mv::description.eq(description))
             .execute(conn)?
     })?;
@@ -214,7 +211,7 @@ pub fn transition(
                     mv::name
                         .eq(name)
                         .and(mv::current_stage.eq(stage))
-                        .and(mv::mv_id.ne(row.mv_id)),
+                        .and(mv::version.ne(Int32::from(row.version))),
                 ),
             )
             .set((
@@ -223,7 +220,7 @@ pub fn transition(
             ))
             .execute(conn)?;
         }
-        diesel::update(mv::table.find(row.mv_id))
+        diesel::update(mv::table.find((&row.name, Int32::from(row.version))))
             .set(mv::current_stage.eq(stage))
             .execute(conn)?
     })?;
@@ -233,9 +230,11 @@ pub fn transition(
 /// Soft delete: the number stays taken, aliases go, source and run are redacted.
 pub fn delete(st: &AppState, name: &str, version: i64) -> ApiResult<()> {
     touch_version!(st, name, version, |conn, row, now| {
-        diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::version.eq(version))))
-            .execute(conn)?;
-        diesel::update(mv::table.find(row.mv_id))
+        diesel::delete(
+            ra::table.filter(ra::name.eq(name).and(ra::version.eq(Int32::from(version)))),
+        )
+        .execute(conn)?;
+        diesel::update(mv::table.find((&row.name, Int32::from(row.version))))
             .set((
                 mv::current_stage.eq(rr::DELETED_STAGE),
                 mv::source.eq("REDACTED-SOURCE-PATH"),
@@ -256,18 +255,21 @@ pub fn set_tag(
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
     let prompt = db_write!(st.db, |conn| {
-        let row = mv_row!(conn, name, version)?;
-        let tag = ModelVersionTagRow {
-            mv_id: row.mv_id,
-            key: key.clone(),
-            value: value.clone(),
-        };
-        diesel::insert_into(mvt::table)
-            .values(&tag)
-            .on_conflict((mvt::mv_id, mvt::key))
-            .do_update()
+        mv_row!(conn, name, version)?;
+        // MLflow's key is (workspace, key, name, version): update, else insert (no ON CONFLICT target
+        // without the workspace column, which Harvester leaves to its default).
+        let updated = diesel::update(mvt::table.find((name, Int32::from(version), &key)))
             .set(mvt::value.eq(&value))
             .execute(conn)?;
+        if updated == 0 {
+            let tag = ModelVersionTagRow {
+                name: name.to_string(),
+                version,
+                key: key.clone(),
+                value: value.clone(),
+            };
+            diesel::insert_into(mvt::table).values(tag).execute(conn)?;
+        }
         Ok(is_prompt_model!(conn, name))
     })?;
     let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key, "value": value});
@@ -282,9 +284,8 @@ pub fn set_tag(
 
 pub fn delete_tag(st: &AppState, name: &str, version: i64, key: &str) -> ApiResult<()> {
     let prompt = db_write!(st.db, |conn| {
-        let row = mv_row!(conn, name, version)?;
-        diesel::delete(mvt::table.filter(mvt::mv_id.eq(row.mv_id).and(mvt::key.eq(key))))
-            .execute(conn)?;
+        mv_row!(conn, name, version)?;
+        diesel::delete(mvt::table.find((name, Int32::from(version), key))).execute(conn)?;
         Ok(is_prompt_model!(conn, name))
     })?;
     let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key});
@@ -325,8 +326,8 @@ pub fn search(
     st: &AppState,
     req: &SearchRegistry,
 ) -> ApiResult<(Vec<ModelVersion>, Option<String>)> {
-    let exclude = " AND NOT EXISTS (SELECT 1 FROM model_version_tags p JOIN model_versions pv ON pv.mv_id = p.mv_id \
-                   WHERE pv.name = model_versions.name AND p.value = 'true' AND p.key = ";
+    let exclude = " AND NOT EXISTS (SELECT 1 FROM model_version_tags p \
+                   WHERE p.name = model_versions.name AND p.value = 'true' AND p.key = ";
     let (buf, max, offset) = registry_query(
         st,
         &crate::search::targets::MODEL_VERSIONS,

@@ -10,6 +10,7 @@ use super::registry_read::{
 use super::registry_search::{page, registry_query};
 use super::validation as v;
 use super::{now_ms, webhooks, AppState};
+use crate::db::columns::Int32;
 use crate::db::models::{AliasRow, ModelVersionRow, RegisteredModelRow, RegisteredModelTagRow};
 use crate::db::schema::{
     model_versions as mv, registered_model_aliases as ra, registered_model_tags as rmt,
@@ -58,7 +59,6 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
             creation_time: now,
             last_updated_time: now,
             description: req.description.clone(),
-            user_id: None,
         };
         diesel::insert_into(rm::table).values(&row).execute(conn)?;
         let rows: Vec<RegisteredModelTagRow> = tags
@@ -130,10 +130,16 @@ pub fn update(st: &AppState, name: &str, description: Option<&str>) -> ApiResult
     get(st, name)
 }
 
-/// Hard delete; versions, their tags and the aliases go with it (foreign keys cascade).
+/// Hard delete; versions, their tags, the model's tags and aliases go with it (children first: MLflow's
+/// foreign keys cascade renames, not deletes).
 pub fn delete(st: &AppState, name: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
+        use crate::db::schema::model_version_tags as mvt;
         rm_row!(conn, name)?;
+        diesel::delete(mvt::table.filter(mvt::name.eq(name))).execute(conn)?;
+        diesel::delete(mv::table.filter(mv::name.eq(name))).execute(conn)?;
+        diesel::delete(rmt::table.filter(rmt::name.eq(name))).execute(conn)?;
+        diesel::delete(ra::table.filter(ra::name.eq(name))).execute(conn)?;
         diesel::delete(rm::table.find(name)).execute(conn)?;
         Ok(())
     })
@@ -148,17 +154,18 @@ pub fn set_tag(
     let (key, value) = tag_pair(key, value)?;
     let prompt = db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        let row = RegisteredModelTagRow {
-            name: name.to_string(),
-            key: key.clone(),
-            value: value.clone(),
-        };
-        diesel::insert_into(rmt::table)
-            .values(&row)
-            .on_conflict((rmt::name, rmt::key))
-            .do_update()
+        // MLflow's key is (workspace, key, name): update, else insert.
+        let updated = diesel::update(rmt::table.find((name, &key)))
             .set(rmt::value.eq(&value))
             .execute(conn)?;
+        if updated == 0 {
+            let row = RegisteredModelTagRow {
+                name: name.to_string(),
+                key: key.clone(),
+                value: value.clone(),
+            };
+            diesel::insert_into(rmt::table).values(&row).execute(conn)?;
+        }
         Ok(is_prompt_model!(conn, name))
     })?;
     if prompt {
@@ -227,17 +234,18 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
     let now = now_ms();
     let prompt = db_write!(st.db, |conn| {
         crate::mv_row!(conn, name, version)?;
-        let row = AliasRow {
-            name: name.to_string(),
-            alias: alias.to_string(),
-            version,
-        };
-        diesel::insert_into(ra::table)
-            .values(&row)
-            .on_conflict((ra::name, ra::alias))
-            .do_update()
-            .set(ra::version.eq(version))
+        // MLflow's key is (workspace, name, alias): update, else insert.
+        let updated = diesel::update(ra::table.find((name, alias)))
+            .set(ra::version.eq(Int32::from(version)))
             .execute(conn)?;
+        if updated == 0 {
+            let row = AliasRow {
+                name: name.to_string(),
+                alias: alias.to_string(),
+                version,
+            };
+            diesel::insert_into(ra::table).values(row).execute(conn)?;
+        }
         diesel::update(rm::table.find(name))
             .set(rm::last_updated_time.eq(now))
             .execute(conn)?;
@@ -277,7 +285,7 @@ pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVe
     let lower = alias.to_ascii_lowercase();
     let (row, extras) = db_read!(st.db, |conn| {
         rm_row!(conn, name)?;
-        let version: Option<i64> = if lower == "latest" {
+        let version: Option<i32> = if lower == "latest" {
             mv::table
                 .filter(
                     mv::name
@@ -286,7 +294,7 @@ pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVe
                 )
                 .select(diesel::dsl::max(mv::version))
                 .first(conn)?
-        } else if let Some(n) = lower.strip_prefix('v').and_then(|n| n.parse::<i64>().ok()) {
+        } else if let Some(n) = lower.strip_prefix('v').and_then(|n| n.parse::<i32>().ok()) {
             Some(n)
         } else {
             ra::table
@@ -298,7 +306,7 @@ pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVe
         let version = version.ok_or_else(|| {
             ApiError::invalid(format!("Registered model alias {alias} not found."))
         })?;
-        let row = crate::mv_row!(conn, name, version)?;
+        let row = crate::mv_row!(conn, name, i64::from(version))?;
         let extras = mv_extras!(conn, [&row]);
         (row, extras)
     });

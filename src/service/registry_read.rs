@@ -67,7 +67,11 @@ macro_rules! mv_row {
         use diesel::prelude::*;
         use $crate::db::schema::model_versions as mv;
         let r: Option<$crate::db::models::ModelVersionRow> = mv::table
-            .filter(mv::name.eq($name).and(mv::version.eq($version)))
+            .filter(
+                mv::name
+                    .eq($name)
+                    .and(mv::version.eq($crate::db::columns::Int32::from($version))),
+            )
             .filter(mv::current_stage.ne($crate::service::registry_read::DELETED_STAGE))
             .first($conn)
             .optional()?;
@@ -81,12 +85,12 @@ macro_rules! is_prompt_model {
     ($conn:expr, $name:expr) => {{
         use diesel::prelude::*;
         use $crate::db::schema::registered_model_tags as rmt;
-        let v: Option<String> = rmt::table
+        let v: Option<Option<String>> = rmt::table
             .find(($name, $crate::service::registered_models::IS_PROMPT))
             .select(rmt::value)
             .first($conn)
             .optional()?;
-        v.is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        v.flatten().is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }};
 }
 
@@ -124,12 +128,14 @@ macro_rules! mv_extras {
     ($conn:expr, $rows:expr) => {{
         use diesel::prelude::*;
         use $crate::db::schema::{model_version_tags as mvt, registered_model_aliases as ra};
-        let ids: Vec<i64> = $rows.iter().map(|r| r.mv_id).collect();
         let names: Vec<&str> = $rows.iter().map(|r| r.name.as_str()).collect();
-        let tags: Vec<$crate::db::models::ModelVersionTagRow> = mvt::table
-            .filter(mvt::mv_id.eq_any(&ids))
-            .order($crate::db::insertion_order(&*$conn))
-            .load($conn)?;
+        let tags = $crate::service::registry_read::tags_of_versions(
+            mvt::table
+                .filter(mvt::name.eq_any(&names))
+                .order($crate::db::insertion_order(&*$conn))
+                .load($conn)?,
+            $rows.iter().map(|r| (r.name.as_str(), r.version)),
+        );
         let aliases: Vec<$crate::db::models::AliasRow> = ra::table
             .filter(ra::name.eq_any(&names))
             .order((ra::name, ra::alias))
@@ -162,13 +168,26 @@ macro_rules! rm_extras {
             .order((mv::name, mv::version))
             .load($conn)?;
         let latest = $crate::service::registry_read::latest_per_stage(versions);
-        let ids: Vec<i64> = latest.iter().map(|r| r.mv_id).collect();
-        let vtags: Vec<$crate::db::models::ModelVersionTagRow> = mvt::table
-            .filter(mvt::mv_id.eq_any(&ids))
-            .order($crate::db::insertion_order(&*$conn))
-            .load($conn)?;
+        let vtags = $crate::service::registry_read::tags_of_versions(
+            mvt::table
+                .filter(mvt::name.eq_any(names))
+                .order($crate::db::insertion_order(&*$conn))
+                .load($conn)?,
+            latest.iter().map(|r| (r.name.as_str(), r.version)),
+        );
         (tags, aliases, latest, vtags)
     }};
+}
+
+/// The tags among `tags` (loaded by model name) that belong to one of `versions`.
+pub fn tags_of_versions<'a>(
+    tags: Vec<ModelVersionTagRow>,
+    versions: impl Iterator<Item = (&'a str, i64)>,
+) -> Vec<ModelVersionTagRow> {
+    let wanted: std::collections::HashSet<(&str, i64)> = versions.collect();
+    tags.into_iter()
+        .filter(|t| wanted.contains(&(t.name.as_str(), t.version)))
+        .collect()
 }
 
 /// The highest version in each stage, per model, ordered by model then version.
@@ -193,12 +212,15 @@ pub fn versions_to_wire(
     aliases: &[AliasRow],
     with_aliases: bool,
 ) -> Vec<ModelVersion> {
-    let mut by_id: HashMap<i64, Vec<KeyValue>> = HashMap::new();
+    let mut by_id: HashMap<(String, i64), Vec<KeyValue>> = HashMap::new();
     for t in tags {
-        by_id.entry(t.mv_id).or_default().push(KeyValue {
-            key: t.key,
-            value: t.value,
-        });
+        by_id
+            .entry((t.name, t.version))
+            .or_default()
+            .push(KeyValue {
+                key: t.key,
+                value: t.value,
+            });
     }
     rows.into_iter()
         .map(|r| ModelVersion {
@@ -211,7 +233,9 @@ pub fn versions_to_wire(
             } else {
                 Vec::new()
             },
-            tags: by_id.remove(&r.mv_id).unwrap_or_default(),
+            tags: by_id
+                .remove(&(r.name.clone(), r.version))
+                .unwrap_or_default(),
             version: r.version.to_string(),
             creation_timestamp: r.creation_time,
             last_updated_timestamp: r.last_updated_time,
@@ -264,7 +288,7 @@ pub fn models_to_wire(
             aliases: aliases_by.remove(&r.name).unwrap_or_default(),
             creation_timestamp: r.creation_time,
             last_updated_timestamp: r.last_updated_time,
-            user_id: r.user_id,
+            user_id: None,
             description: r.description,
             name: r.name,
         })

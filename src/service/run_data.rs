@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::models::{
-    DatasetRow, InputTagRow, LatestMetricRow, ParamRow, RunModelIoRow, RunRow, TagRow,
+    DatasetRow, InputRow, InputTagRow, LatestMetricRow, ParamRow, RunRow, TagRow,
 };
-use crate::db::schema::{
-    datasets, input_tags, latest_metrics, params, run_inputs, run_model_io, runs, tags,
-};
+use crate::db::schema::{datasets, input_tags, inputs, latest_metrics, params, runs, tags};
 use crate::error::{ApiError, ApiResult};
 use crate::types::entities::{
     Dataset, DatasetInput, KeyValue, Metric, ModelInput, ModelOutput, Run, RunData, RunInfo,
@@ -42,7 +40,7 @@ pub fn run_not_found(run_id: &str) -> ApiError {
 pub fn latest_to_wire(m: LatestMetricRow) -> Metric {
     Metric {
         key: m.key,
-        value: if m.is_nan != 0 { f64::NAN } else { m.value },
+        value: if m.is_nan { f64::NAN } else { m.value },
         timestamp: m.timestamp,
         step: m.step,
         run_id: None,
@@ -66,7 +64,7 @@ macro_rules! impl_run_reader {
     ($($conn:ty),*) => {$(
         impl RunReader for $conn {
             fn run_row(&mut self, run_id: &str) -> ApiResult<RunRow> {
-                let row: Option<RunRow> = runs::table.find(run_id).first(self).optional()?;
+                let row: Option<RunRow> = runs::table.find(run_id).select(RunRow::as_select()).first(self).optional()?;
                 row.ok_or_else(|| run_not_found(run_id))
             }
 
@@ -109,43 +107,60 @@ macro_rules! impl_run_reader {
                     for t in ts {
                         tgs.entry(t.run_uuid).or_default().push(KeyValue { key: t.key, value: t.value });
                     }
-                    let inputs: Vec<(String, DatasetRow)> = run_inputs::table
-                        .inner_join(datasets::table.on(datasets::dataset_uuid.eq(run_inputs::dataset_uuid)))
-                        .filter(run_inputs::run_uuid.eq_any(chunk))
-                        .order((run_inputs::run_uuid, datasets::name, datasets::digest))
-                        .select((run_inputs::run_uuid, DatasetRow::as_select()))
+                    // MLflow's `inputs` edges: datasets into the runs (with their tags), models in and out.
+                    let edges: Vec<(InputRow, Option<DatasetRow>)> = inputs::table
+                        .left_join(datasets::table.on(inputs::source_type.eq("DATASET").and(datasets::dataset_uuid.eq(inputs::source_id))))
+                        .filter(
+                            inputs::destination_type.eq("RUN").and(inputs::destination_id.eq_any(chunk))
+                                .or(inputs::source_type.eq_any(["RUN_INPUT", "RUN_OUTPUT"]).and(inputs::source_id.eq_any(chunk))),
+                        )
+                        .select((InputRow::as_select(), Option::<DatasetRow>::as_select()))
                         .load(self)?;
-                    if !inputs.is_empty() {
+                    let dataset_edges: Vec<&str> = edges
+                        .iter()
+                        .filter(|(e, _)| e.source_type == "DATASET")
+                        .map(|(e, _)| e.input_uuid.as_str())
+                        .collect();
+                    let mut by_input: HashMap<String, Vec<KeyValue>> = HashMap::new();
+                    if !dataset_edges.is_empty() {
                         let itags: Vec<InputTagRow> = input_tags::table
-                            .filter(input_tags::run_uuid.eq_any(chunk))
-                            .order(input_tags::key)
+                            .filter(input_tags::input_uuid.eq_any(&dataset_edges))
+                            .order(input_tags::name)
                             .load(self)?;
-                        let mut by_input: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
                         for t in itags {
-                            by_input.entry((t.run_uuid, t.dataset_uuid)).or_default().push(KeyValue { key: t.key, value: t.value });
-                        }
-                        for (run_uuid, d) in inputs {
-                            let tags = by_input.remove(&(run_uuid.clone(), d.dataset_uuid.clone())).unwrap_or_default();
-                            let dataset = Dataset {
-                                name: Some(d.name),
-                                digest: Some(d.digest),
-                                source_type: Some(d.source_type),
-                                source: Some(d.source),
-                                schema: d.schema,
-                                profile: d.profile,
-                            };
-                            ds_inputs.entry(run_uuid).or_default().push(DatasetInput { tags, dataset: Some(dataset) });
+                            by_input.entry(t.input_uuid).or_default().push(KeyValue { key: t.name, value: t.value });
                         }
                     }
-                    let io: Vec<RunModelIoRow> = run_model_io::table
-                        .filter(run_model_io::run_uuid.eq_any(chunk))
-                        .order((run_model_io::run_uuid, run_model_io::step, run_model_io::model_id))
-                        .load(self)?;
-                    for r in io {
-                        if r.direction == "input" {
-                            model_in.entry(r.run_uuid).or_default().push(ModelInput { model_id: r.model_id });
+                    let mut datasets_in: Vec<(String, DatasetRow, Vec<KeyValue>)> = Vec::new();
+                    let mut models: Vec<InputRow> = Vec::new();
+                    for (e, d) in edges {
+                        match (e.source_type.as_str(), d) {
+                            ("DATASET", Some(d)) => {
+                                let tags = by_input.remove(&e.input_uuid).unwrap_or_default();
+                                datasets_in.push((e.destination_id, d, tags));
+                            }
+                            ("RUN_INPUT" | "RUN_OUTPUT", _) => models.push(e),
+                            _ => {}
+                        }
+                    }
+                    datasets_in.sort_by(|a, b| (&a.0, &a.1.name, &a.1.digest).cmp(&(&b.0, &b.1.name, &b.1.digest)));
+                    for (run_uuid, d, tags) in datasets_in {
+                        let dataset = Dataset {
+                            name: Some(d.name),
+                            digest: Some(d.digest),
+                            source_type: Some(d.source_type),
+                            source: Some(d.source),
+                            schema: d.schema,
+                            profile: d.profile,
+                        };
+                        ds_inputs.entry(run_uuid).or_default().push(DatasetInput { tags, dataset: Some(dataset) });
+                    }
+                    models.sort_by(|a, b| (&a.source_id, a.step, &a.destination_id).cmp(&(&b.source_id, b.step, &b.destination_id)));
+                    for e in models {
+                        if e.source_type == "RUN_INPUT" {
+                            model_in.entry(e.source_id).or_default().push(ModelInput { model_id: e.destination_id });
                         } else {
-                            model_out.entry(r.run_uuid).or_default().push(ModelOutput { model_id: r.model_id, step: r.step });
+                            model_out.entry(e.source_id).or_default().push(ModelOutput { model_id: e.destination_id, step: e.step });
                         }
                     }
                 }

@@ -6,9 +6,10 @@ use super::run_data::RunReader;
 use super::run_writes::RunWriter;
 use super::validation as v;
 use super::AppState;
+use crate::db::columns::Int32;
 use crate::db::insert::InsertRows;
-use crate::db::models::{DatasetRow, RunInputRow};
-use crate::db::schema::{datasets, run_inputs};
+use crate::db::models::{DatasetRow, InputRow};
+use crate::db::schema::{datasets, inputs};
 use crate::db_write;
 use crate::error::{ApiError, ApiResult};
 use crate::search::Bind;
@@ -59,7 +60,7 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
             let existing: Option<String> = datasets::table
                 .filter(
                     datasets::experiment_id
-                        .eq(run.experiment_id)
+                        .eq(Int32::from(run.experiment_id))
                         .and(datasets::name.eq(&name))
                         .and(datasets::digest.eq(&digest)),
                 )
@@ -79,32 +80,50 @@ pub fn log_inputs(st: &AppState, req: &LogInputs) -> ApiResult<()> {
                         schema: ds.schema.clone(),
                         profile: ds.profile.clone(),
                     };
+                    let id = row.dataset_uuid.clone();
                     diesel::insert_into(datasets::table)
-                        .values(&row)
+                        .values(row)
                         .execute(conn)?;
-                    row.dataset_uuid
+                    id
                 }
             };
-            let link = RunInputRow {
-                run_uuid: run_id.to_string(),
-                dataset_uuid: dataset_uuid.clone(),
+            // The dataset → run edge (MLflow's `inputs`), made once; its tags are those of the first logging.
+            let existing: Option<String> = inputs::table
+                .filter(
+                    inputs::source_type
+                        .eq("DATASET")
+                        .and(inputs::source_id.eq(&dataset_uuid))
+                        .and(inputs::destination_type.eq("RUN"))
+                        .and(inputs::destination_id.eq(run_id)),
+                )
+                .select(inputs::input_uuid)
+                .first(conn)
+                .optional()?;
+            if existing.is_some() {
+                continue;
+            }
+            let edge = InputRow {
+                input_uuid: uuid::Uuid::new_v4().simple().to_string(),
+                source_type: "DATASET".into(),
+                source_id: dataset_uuid.clone(),
+                destination_type: "RUN".into(),
+                destination_id: run_id.to_string(),
+                step: 0,
             };
-            diesel::insert_into(run_inputs::table)
-                .values(&link)
-                .on_conflict_do_nothing()
+            diesel::insert_into(inputs::table)
+                .values(&edge)
                 .execute(conn)?;
             let trows = dtags
                 .iter()
                 .map(|t| {
                     vec![
-                        Bind::Text(run_id.into()),
-                        Bind::Text(dataset_uuid.clone()),
+                        Bind::Text(edge.input_uuid.clone()),
                         Bind::Text(t.key.clone()),
                         Bind::Text(t.value.clone()),
                     ]
                 })
                 .collect::<Vec<Vec<Bind>>>();
-            let cols = ["run_uuid", "dataset_uuid", "key", "value"];
+            let cols = ["input_uuid", "name", "value"];
             conn.insert_rows("input_tags", &cols, &trows, "ON CONFLICT DO NOTHING")?;
         }
         conn.link_models(
@@ -165,13 +184,13 @@ pub fn dataset_summaries(
         .collect::<ApiResult<Vec<_>>>()?;
     let mut buf = crate::search::SqlBuf::new(st.db.dialect);
     buf.push(
-        "SELECT DISTINCT d.experiment_id, d.name, d.digest, it.value AS context FROM datasets d \
-         JOIN run_inputs ri ON ri.dataset_uuid = d.dataset_uuid \
-         LEFT JOIN input_tags it ON it.run_uuid = ri.run_uuid AND it.dataset_uuid = ri.dataset_uuid \
-         AND it.key = 'mlflow.data.context' WHERE d.experiment_id IN ",
+        "SELECT DISTINCT CAST(d.experiment_id AS BIGINT) AS experiment_id, d.name, d.digest, it.value AS context \
+         FROM datasets d JOIN inputs i ON i.source_type = 'DATASET' AND i.source_id = d.dataset_uuid \
+         AND i.destination_type = 'RUN' LEFT JOIN input_tags it ON it.input_uuid = i.input_uuid \
+         AND it.name = 'mlflow.data.context' WHERE d.experiment_id IN ",
     );
     buf.bind_list(ids);
-    buf.push(" ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000");
+    buf.push(" ORDER BY 1, 2, 3 LIMIT 1000");
     let rows: Vec<DatasetSummaryRow> = crate::db_read!(st.db, |conn| crate::load_dynamic!(
         conn,
         DatasetSummaryRow,

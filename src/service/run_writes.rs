@@ -14,11 +14,11 @@ use crate::search::Bind;
 /// A metric ready to store: NaN becomes `(0, is_nan)`, ±Inf is clamped to ±f64::MAX as MLflow stores it.
 pub fn metric_row(run_uuid: &str, key: String, value: f64, timestamp: i64, step: i64) -> MetricRow {
     let (value, is_nan) = if value.is_nan() {
-        (0.0, 1)
+        (0.0, true)
     } else if value.is_infinite() {
-        (if value > 0.0 { f64::MAX } else { f64::MIN }, 0)
+        (if value > 0.0 { f64::MAX } else { f64::MIN }, false)
     } else {
-        (value, 0)
+        (value, false)
     };
     MetricRow {
         run_uuid: run_uuid.to_string(),
@@ -43,8 +43,14 @@ fn newer(a: &MetricRow, b: &LatestMetricRow) -> bool {
 pub trait RunWriter {
     /// Insert params; the same value again is a no-op, a different one is a 400 and nothing is written.
     fn write_params(&mut self, run_uuid: &str, params: Vec<ParamRow>) -> ApiResult<()>;
-    /// Insert metric history rows (duplicates ignored) and move latest values forward.
-    fn write_metrics(&mut self, run_uuid: &str, metrics: Vec<MetricRow>) -> ApiResult<()>;
+    /// Insert metric history rows (duplicates ignored) and move latest values forward; those logged for a
+    /// model also become its metrics (MLflow keeps them with the run's experiment).
+    fn write_metrics(
+        &mut self,
+        run_uuid: &str,
+        experiment_id: i64,
+        metrics: Vec<MetricRow>,
+    ) -> ApiResult<()>;
     /// Upsert tags (last one wins within a batch); `mlflow.runName` also renames the run.
     fn write_tags(&mut self, run_uuid: &str, tags: Vec<TagRow>) -> ApiResult<()>;
     /// Record logged models as run inputs or outputs (`direction` is `input` or `output`).
@@ -91,7 +97,7 @@ macro_rules! impl_run_writer {
                 Ok(())
             }
 
-            fn write_metrics(&mut self, run_uuid: &str, rows: Vec<MetricRow>) -> ApiResult<()> {
+            fn write_metrics(&mut self, run_uuid: &str, experiment_id: i64, rows: Vec<MetricRow>) -> ApiResult<()> {
                 if rows.is_empty() {
                     return Ok(());
                 }
@@ -132,31 +138,29 @@ macro_rules! impl_run_writer {
                     .iter()
                     .map(|m| vec![
                         Bind::Text(m.run_uuid.clone()), Bind::Text(m.key.clone()), Bind::Int(m.timestamp), Bind::Int(m.step),
-                        Bind::Float(m.value), Bind::Int(m.is_nan as i64), Bind::OptText(m.model_id.clone()),
-                        Bind::OptText(m.dataset_name.clone()), Bind::OptText(m.dataset_digest.clone()),
+                        Bind::Float(m.value), Bind::Bool(m.is_nan),
                     ])
                     .collect::<Vec<Vec<Bind>>>();
-                let cols = ["run_uuid", "key", "timestamp", "step", "value", "is_nan", "model_id", "dataset_name", "dataset_digest"];
+                let cols = ["run_uuid", "key", "timestamp", "step", "value", "is_nan"];
                 self.insert_rows("metrics", &cols, &hist, "ON CONFLICT DO NOTHING")?;
                 // Metrics logged for a model are also the logged model's `data.metrics`.
                 let for_models = rows
                     .iter()
                     .filter_map(|m| m.model_id.as_ref().map(|id| vec![
                         Bind::Text(id.clone()), Bind::Text(m.key.clone()), Bind::Int(m.timestamp), Bind::Int(m.step),
-                        Bind::Float(m.value), Bind::Text(m.run_uuid.clone()),
-                        Bind::Text(m.dataset_name.clone().unwrap_or_default()),
-                        Bind::Text(m.dataset_digest.clone().unwrap_or_default()),
+                        Bind::Float(m.value), Bind::Int(experiment_id), Bind::Text(m.run_uuid.clone()),
+                        Bind::OptText(m.dataset_name.clone()), Bind::OptText(m.dataset_digest.clone()),
                     ]))
                     .collect::<Vec<Vec<Bind>>>();
                 if !for_models.is_empty() {
-                    let cols = ["model_id", "key", "timestamp", "step", "value", "run_id", "dataset_name", "dataset_digest"];
+                    let cols = ["model_id", "metric_name", "metric_timestamp_ms", "metric_step", "metric_value", "experiment_id", "run_id", "dataset_name", "dataset_digest"];
                     self.insert_rows("logged_model_metrics", &cols, &for_models, "ON CONFLICT DO NOTHING")?;
                 }
                 let latest = updates
                     .iter()
                     .map(|m| vec![
                         Bind::Text(m.run_uuid.clone()), Bind::Text(m.key.clone()), Bind::Float(m.value),
-                        Bind::Int(m.timestamp), Bind::Int(m.step), Bind::Int(m.is_nan as i64),
+                        Bind::Int(m.timestamp), Bind::Int(m.step), Bind::Bool(m.is_nan),
                     ])
                     .collect::<Vec<Vec<Bind>>>();
                 let cols = ["run_uuid", "key", "value", "timestamp", "step", "is_nan"];
@@ -192,12 +196,21 @@ macro_rules! impl_run_writer {
             }
 
             fn link_models(&mut self, run_uuid: &str, direction: &str, models: Vec<(String, i64)>) -> ApiResult<()> {
+                // MLflow's `inputs` edges: RUN_INPUT → MODEL_INPUT, or RUN_OUTPUT → MODEL_OUTPUT with a step.
+                let (source, destination) = if direction == "input" {
+                    ("RUN_INPUT", "MODEL_INPUT")
+                } else {
+                    ("RUN_OUTPUT", "MODEL_OUTPUT")
+                };
                 let rows = models
                     .into_iter()
-                    .map(|(model_id, step)| vec![Bind::Text(run_uuid.into()), Bind::Text(direction.into()), Bind::Text(model_id), Bind::Int(step)])
+                    .map(|(model_id, step)| vec![
+                        Bind::Text(uuid::Uuid::new_v4().simple().to_string()), Bind::Text(source.into()),
+                        Bind::Text(run_uuid.into()), Bind::Text(destination.into()), Bind::Text(model_id), Bind::Int(step),
+                    ])
                     .collect::<Vec<Vec<Bind>>>();
-                let cols = ["run_uuid", "direction", "model_id", "step"];
-                self.insert_rows("run_model_io", &cols, &rows, "ON CONFLICT DO NOTHING")?;
+                let cols = ["input_uuid", "source_type", "source_id", "destination_type", "destination_id", "step"];
+                self.insert_rows("inputs", &cols, &rows, "ON CONFLICT DO NOTHING")?;
                 Ok(())
             }
         }

@@ -95,7 +95,7 @@ pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
             ),
         };
         diesel::insert_into(runs::table)
-            .values(&row)
+            .values(row.clone())
             .execute(conn)?;
         conn.write_tags(&run_uuid, tag_rows.clone())?;
         let mut out = conn.load_runs(vec![row])?;
@@ -205,9 +205,9 @@ fn write_batch(
     tags: Vec<TagRow>,
 ) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        conn.active_run_row(run_id)?;
+        let run = conn.active_run_row(run_id)?;
         conn.write_params(run_id, params)?;
-        conn.write_metrics(run_id, metrics)?;
+        conn.write_metrics(run_id, run.experiment_id, metrics)?;
         conn.write_tags(run_id, tags)
     })
 }

@@ -121,6 +121,9 @@ macro_rules! resolve_source {
             |conn: &mut _, rid: &str| -> $crate::error::ApiResult<$crate::db::models::RunRow> {
                 let r: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
                     .find(rid)
+                    .select(<$crate::db::models::RunRow as diesel::SelectableHelper<
+                        _,
+                    >>::as_select())
                     .first(conn)
                     .optional()?;
                 r.ok_or_else(|| {
@@ -174,12 +177,6 @@ macro_rules! resolve_source {
                     return Err($crate::service::version_sources::bad_source(
                         source,
                         "The run_id does not match the referenced model version.",
-                    ));
-                }
-                if model_id.is_some() && target.model_id.as_deref() != model_id {
-                    return Err($crate::service::version_sources::bad_source(
-                        source,
-                        "The model_id does not match the referenced model version.",
                     ));
                 }
                 out.storage_location = target.storage_location.clone().or(target.source.clone());

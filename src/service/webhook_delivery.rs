@@ -7,8 +7,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 
 use crate::error::{ApiError, ApiResult};
@@ -168,60 +166,48 @@ impl reqwest::dns::Resolve for GuardedDns {
     }
 }
 
-/// Sealing of webhook secrets, keyed by `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY` (SHA-256 of it). Without
-/// the variable the key is random per process, as in MLflow: secrets then do not survive a restart.
+/// Sealing of webhook secrets as MLflow stores them: Fernet tokens under `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY`,
+/// so that MLflow and Harvester read each other's secrets in a shared database. A variable that is not a
+/// Fernet key (32 url-safe base64 bytes) still works for Harvester alone: the key is derived from its
+/// SHA-256, which MLflow cannot do. Without the variable the key is random per process, as in MLflow:
+/// secrets then do not survive a restart.
 pub struct Sealer {
-    key: LessSafeKey,
-    rng: SystemRandom,
+    fernet: fernet::Fernet,
 }
 
 impl Sealer {
     pub fn from_env() -> Sealer {
-        let rng = SystemRandom::new();
-        let material: [u8; 32] = match std::env::var("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY") {
-            Ok(k) if !k.is_empty() => {
+        let configured = std::env::var("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let fernet = match configured {
+            Some(k) => fernet::Fernet::new(k.trim()).unwrap_or_else(|| {
+                tracing::warn!(
+                    "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes): webhook \
+                     secrets use a key derived from it, which MLflow cannot read in a shared database"
+                );
                 let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, k.as_bytes());
-                d.as_ref().try_into().expect("SHA-256 is 32 bytes")
-            }
-            _ => {
+                let key = base64::engine::general_purpose::URL_SAFE.encode(d.as_ref());
+                fernet::Fernet::new(&key).expect("a 32-byte key is a Fernet key")
+            }),
+            None => {
                 tracing::warn!(
                     "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY is not set: webhook secrets use a per-process key and \
                      cannot be read after a restart or by other replicas"
                 );
-                let mut k = [0u8; 32];
-                rng.fill(&mut k).expect("system randomness");
-                k
+                fernet::Fernet::new(&fernet::Fernet::generate_key()).expect("a generated Fernet key")
             }
         };
-        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &material).expect("AES-256 key"));
-        Sealer { key, rng }
+        Sealer { fernet }
     }
 
-    /// `v1:` + base64(nonce ‖ ciphertext ‖ tag).
     pub fn seal(&self, secret: &str) -> ApiResult<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
-            .map_err(|_| ApiError::internal("no randomness for the webhook secret"))?;
-        let mut buf = secret.as_bytes().to_vec();
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
-            .map_err(|_| ApiError::internal("cannot seal the webhook secret"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&buf);
-        Ok(format!("v1:{}", B64.encode(out)))
+        Ok(self.fernet.encrypt(secret.as_bytes()))
     }
 
     pub fn open(&self, sealed: &str) -> Option<String> {
-        let raw = B64.decode(sealed.strip_prefix("v1:")?).ok()?;
-        if raw.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, rest) = raw.split_at(NONCE_LEN);
-        let mut buf = rest.to_vec();
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self.key.open_in_place(nonce, Aad::empty(), &mut buf).ok()?;
-        String::from_utf8(plain.to_vec()).ok()
+        let plain = self.fernet.decrypt(sealed).ok()?;
+        String::from_utf8(plain).ok()
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn dispatch(st: Arc<AppState>, mut rx: EventReceiver) {
 fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
     let rows: Vec<WebhookRow> = db_read!(st.db, |conn| wh::table
         .filter(wh::status.eq("ACTIVE"))
+        .filter(wh::deleted_timestamp.is_null())
         .filter(diesel::dsl::exists(
             we::table.filter(
                 we::webhook_id
@@ -224,6 +225,7 @@ pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
         secret,
         creation_timestamp: now,
         last_updated_timestamp: now,
+        deleted_timestamp: None,
     };
     let id = row.webhook_id.clone();
     db_write!(st.db, |conn| {
@@ -239,7 +241,11 @@ pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
 /// A webhook's row and events (404 when missing).
 fn load(st: &AppState, id: &str) -> ApiResult<(WebhookRow, Vec<WebhookEventRow>)> {
     Ok(db_read!(st.db, |conn| {
-        let row: Option<WebhookRow> = wh::table.find(id).first(conn).optional()?;
+        let row: Option<WebhookRow> = wh::table
+            .find(id)
+            .filter(wh::deleted_timestamp.is_null())
+            .first(conn)
+            .optional()?;
         let row = row.ok_or_else(|| not_found(id))?;
         let events: Vec<WebhookEventRow> = we::table.filter(we::webhook_id.eq(id)).load(conn)?;
         (row, events)
@@ -283,6 +289,7 @@ pub fn list(
     let offset = search::decode_page_token(page_token)?;
     let (mut rows, events) = db_read!(st.db, |conn| {
         let rows: Vec<WebhookRow> = wh::table
+            .filter(wh::deleted_timestamp.is_null())
             .order((wh::creation_timestamp, wh::webhook_id))
             .limit(max + 1)
             .offset(offset)
@@ -326,7 +333,11 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
         .transpose()?;
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let row: Option<WebhookRow> = wh::table.find(id).first(conn).optional()?;
+        let row: Option<WebhookRow> = wh::table
+            .find(id)
+            .filter(wh::deleted_timestamp.is_null())
+            .first(conn)
+            .optional()?;
         let mut row = row.ok_or_else(|| not_found(id))?;
         if let Some(n) = req.name.as_deref().filter(|n| !n.is_empty()) {
             row.name = n.to_string();
@@ -366,7 +377,8 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
 
 pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        let n = diesel::delete(wh::table.find(id)).execute(conn)?;
+        let n = diesel::delete(wh::table.find(id).filter(wh::deleted_timestamp.is_null()))
+            .execute(conn)?;
         if n == 0 {
             return Err(not_found(id));
         }

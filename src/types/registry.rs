@@ -8,6 +8,14 @@ use utoipa::ToSchema;
 use super::de;
 use super::entities::{KeyValue, Metric};
 
+/// MLflow's `LoggedModelStatus` names, indexed by the number MLflow stores.
+pub const LOGGED_MODEL_STATUSES: &[&str] = &[
+    "LOGGED_MODEL_STATUS_UNSPECIFIED",
+    "LOGGED_MODEL_PENDING",
+    "LOGGED_MODEL_READY",
+    "LOGGED_MODEL_UPLOAD_FAILED",
+];
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LoggedModelInfo {
     pub model_id: String,
