@@ -121,8 +121,8 @@ fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
             we::table.filter(
                 we::webhook_id
                     .eq(wh::webhook_id)
-                    .and(we::entity.eq(e.entity))
-                    .and(we::action.eq(e.action))
+                    .and(we::entity.eq(e.entity.to_ascii_lowercase()))
+                    .and(we::action.eq(e.action.to_ascii_lowercase()))
             ),
         ))
         .load(conn)?);
@@ -178,8 +178,8 @@ fn to_wire(r: WebhookRow, events: Vec<WebhookEventRow>) -> Webhook {
         events: events
             .into_iter()
             .map(|e| WebhookEvent {
-                entity: e.entity,
-                action: e.action,
+                entity: e.entity.to_ascii_uppercase(),
+                action: e.action.to_ascii_uppercase(),
             })
             .collect(),
         webhook_id: r.webhook_id,
@@ -192,13 +192,14 @@ fn to_wire(r: WebhookRow, events: Vec<WebhookEventRow>) -> Webhook {
     }
 }
 
+/// Event rows as MLflow stores them (lowercase; the wire has them uppercase).
 fn event_rows(id: &str, events: &[(&str, &str)]) -> Vec<WebhookEventRow> {
     events
         .iter()
         .map(|(e, a)| WebhookEventRow {
             webhook_id: id.to_string(),
-            entity: e.to_string(),
-            action: a.to_string(),
+            entity: e.to_ascii_lowercase(),
+            action: a.to_ascii_lowercase(),
         })
         .collect()
 }
@@ -267,8 +268,8 @@ pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)>
     let events = events
         .into_iter()
         .map(|e| WebhookEvent {
-            entity: e.entity,
-            action: e.action,
+            entity: e.entity.to_ascii_uppercase(),
+            action: e.action.to_ascii_uppercase(),
         })
         .collect();
     Ok((
