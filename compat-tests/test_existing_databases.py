@@ -228,34 +228,28 @@ def _diff(a, b):
     return json.dumps({k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}, indent=1, default=str)[:6000]
 
 
-def test_harvester_serves_a_stock_database_and_stock_reads_back(servers):
+def round_trip(servers, first, second):
+    """`first` makes the database and writes; `second` serves exactly that, signs with the stored secret and
+    writes on top; `first` again serves everything both wrote and signs with `second`'s secret."""
     receiver = _Receiver()
-    with servers("stock") as s:
-        stock_hook = populate(s.client(), "stock", receiver.url)
-        made_by_stock = snapshot(s.client())
-    with servers("harvester") as h:
-        seen = snapshot(h.client())
-        assert seen == made_by_stock, _diff(made_by_stock, seen)
-        assert_signed_with_secret(h.client(), stock_hook, receiver)
-        harvester_hook = populate(h.client(), "harvester", receiver.url)
-        both = snapshot(h.client())
-    with servers("stock") as s:
-        seen = snapshot(s.client())
+    with servers(first) as a:
+        first_hook = populate(a.client(), first, receiver.url)
+        written = snapshot(a.client())
+    with servers(second) as b:
+        seen = snapshot(b.client())
+        assert seen == written, _diff(written, seen)
+        assert_signed_with_secret(b.client(), first_hook, receiver)
+        second_hook = populate(b.client(), second, receiver.url)
+        both = snapshot(b.client())
+    with servers(first) as a:
+        seen = snapshot(a.client())
         assert seen == both, _diff(both, seen)
-        assert_signed_with_secret(s.client(), harvester_hook, receiver)
+        assert_signed_with_secret(a.client(), second_hook, receiver)
+
+
+def test_harvester_serves_a_stock_database_and_stock_reads_back(servers):
+    round_trip(servers, "stock", "harvester")
 
 
 def test_stock_serves_a_database_harvester_created(servers):
-    receiver = _Receiver()
-    with servers("harvester") as h:
-        hook = populate(h.client(), "harvester", receiver.url)
-        made_by_harvester = snapshot(h.client())
-    with servers("stock") as s:
-        seen = snapshot(s.client())
-        assert seen == made_by_harvester, _diff(made_by_harvester, seen)
-        assert_signed_with_secret(s.client(), hook, receiver)
-        populate(s.client(), "stock", receiver.url)
-        both = snapshot(s.client())
-    with servers("harvester") as h:
-        seen = snapshot(h.client())
-        assert seen == both, _diff(both, seen)
+    round_trip(servers, "harvester", "stock")
