@@ -177,10 +177,15 @@ pub struct Sealer {
 
 impl Sealer {
     pub fn from_env() -> Sealer {
-        let configured = std::env::var("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY")
-            .ok()
-            .filter(|k| !k.is_empty());
-        let fernet = match configured {
+        Sealer::from_key(
+            std::env::var("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY")
+                .ok()
+                .as_deref(),
+        )
+    }
+
+    fn from_key(configured: Option<&str>) -> Sealer {
+        let fernet = match configured.filter(|k| !k.is_empty()) {
             Some(k) => fernet::Fernet::new(k.trim()).unwrap_or_else(|| {
                 tracing::warn!(
                     "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes): webhook \
@@ -358,6 +363,25 @@ fn check_literal_ip(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_fernet_tokens_as_mlflow_stores_them() {
+        // Python: Fernet(base64.urlsafe_b64encode(b"harvester-compat-shared-key-0123")).encrypt(b"stock-secret")
+        let key = "aGFydmVzdGVyLWNvbXBhdC1zaGFyZWQta2V5LTAxMjM=";
+        let stock = "gAAAAABrD399YdwWu2Oe9FwVuQI0QDVGcIoIsHtlhyvix-swsduOVN2zc-rWjEVc0C1NYKbCxz496OamIZfpwggUUZUnrBM1rw==";
+        let sealer = Sealer::from_key(Some(key));
+        assert_eq!(sealer.open(stock).as_deref(), Some("stock-secret"));
+        let ours = sealer.seal("ours").unwrap();
+        assert!(ours.starts_with("gAAAAA"), "{ours}");
+        assert_eq!(sealer.open(&ours).as_deref(), Some("ours"));
+        // Any other string still keys a Fernet (derived), only readable by Harvester.
+        let derived = Sealer::from_key(Some("not a fernet key"));
+        assert_eq!(
+            derived.open(&derived.seal("x").unwrap()).as_deref(),
+            Some("x")
+        );
+        assert_eq!(derived.open(stock), None);
+    }
 
     #[test]
     fn signature_matches_mlflow() {
