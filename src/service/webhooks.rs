@@ -6,7 +6,7 @@ use std::sync::Arc;
 use diesel::prelude::*;
 
 use super::validation as v;
-use super::webhook_delivery::{self as wd, Event, Outcome, Sealer, Target};
+use super::webhook_delivery::{self as wd, Event, Sealer, Target};
 use super::{now_ms, AppState};
 use crate::db::models::{WebhookEventRow, WebhookRow};
 use crate::db::schema::{webhook_events as we, webhooks as wh};
@@ -18,6 +18,8 @@ use crate::types::requests::required;
 use crate::{db_read, db_write};
 
 /// Valid `(entity, action)` pairs, as MLflow 3.17.
+pub use super::webhook_test::{outcome_ok, test_event};
+
 const EVENTS: &[(&str, &[&str])] = &[
     ("REGISTERED_MODEL", &["CREATED"]),
     ("MODEL_VERSION", &["CREATED"]),
@@ -135,7 +137,7 @@ fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
         .collect())
 }
 
-fn parse_event(e: &WebhookEvent) -> ApiResult<(&'static str, &'static str)> {
+pub(super) fn parse_event(e: &WebhookEvent) -> ApiResult<(&'static str, &'static str)> {
     let entity = e.entity.trim().to_ascii_uppercase();
     let action = e.action.trim().to_ascii_uppercase();
     let (name, actions) = EVENTS
@@ -385,58 +387,4 @@ pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
         }
         Ok(())
     })
-}
-
-/// The event a `test` call sends, and example data shaped as that event's payload.
-pub fn test_event(events: &[WebhookEvent], requested: Option<&WebhookEvent>) -> ApiResult<Event> {
-    let (entity, action) = match requested {
-        Some(e) => parse_event(e)?,
-        None => parse_event(
-            events
-                .first()
-                .ok_or_else(|| ApiError::invalid("Webhook has no events"))?,
-        )?,
-    };
-    // The `example()` payloads of MLflow's `mlflow/webhooks/types.py`, word for word.
-    let tags = serde_json::json!({"example_key": "example_value"});
-    let prompt = entity.starts_with("PROMPT");
-    let name = if prompt {
-        "example_prompt"
-    } else {
-        "example_model"
-    };
-    let data = match (entity, action) {
-        ("REGISTERED_MODEL", _) => serde_json::json!({"name": name, "tags": tags,
-            "description": "An example registered model"}),
-        ("PROMPT", _) => {
-            serde_json::json!({"name": name, "tags": tags, "description": "An example prompt"})
-        }
-        ("MODEL_VERSION", _) => serde_json::json!({"name": name, "version": "1",
-            "source": "models:/123", "run_id": "abcd1234abcd5678", "tags": tags,
-            "description": "An example model version"}),
-        ("PROMPT_VERSION", _) => serde_json::json!({"name": name, "version": "1",
-            "template": "Hello {{name}}!", "tags": tags, "description": "An example prompt version"}),
-        ("MODEL_VERSION_ALIAS" | "PROMPT_ALIAS", "CREATED") => {
-            serde_json::json!({"name": name, "alias": "example_alias", "version": "1"})
-        }
-        ("MODEL_VERSION_ALIAS" | "PROMPT_ALIAS", _) => {
-            serde_json::json!({"name": name, "alias": "example_alias"})
-        }
-        ("PROMPT_TAG", "SET") => {
-            serde_json::json!({"name": name, "key": "example_key", "value": "example_value"})
-        }
-        ("PROMPT_TAG", _) => serde_json::json!({"name": name, "key": "example_key"}),
-        (_, "SET") => serde_json::json!({"name": name, "version": "1", "key": "example_key",
-            "value": "example_value"}),
-        _ => serde_json::json!({"name": name, "version": "1", "key": "example_key"}),
-    };
-    Ok(Event {
-        entity,
-        action,
-        data,
-    })
-}
-
-pub fn outcome_ok(o: &Outcome) -> bool {
-    o.error.is_none() && o.status.is_some_and(|s| (200..300).contains(&s))
 }
