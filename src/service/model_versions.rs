@@ -10,12 +10,14 @@ use super::registry_search::{page, registry_query};
 use super::version_sources::{bad_source, check_traversal, Resolved, PROMPT_SOURCES};
 use super::{now_ms, webhooks, AppState};
 use crate::db::columns::Int32;
+use crate::db::insert::InsertRows;
 use crate::db::models::{ModelKvRow, ModelVersionRow, ModelVersionTagRow};
 use crate::db::schema::{
     logged_model_tags as lmt, model_version_tags as mvt, model_versions as mv,
     registered_model_aliases as ra, registered_models as rm,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::search::Bind;
 use crate::types::registry::ModelVersion;
 use crate::types::registry_requests::{CreateModelVersion, SearchRegistry};
 use crate::types::requests::required;
@@ -256,20 +258,19 @@ pub fn set_tag(
     let (key, value) = tag_pair(key, value)?;
     let prompt = db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
-        // MLflow's key is (workspace, key, name, version): update, else insert (no ON CONFLICT target
-        // without the workspace column, which Harvester leaves to its default).
-        let updated = diesel::update(mvt::table.find((name, Int32::from(version), &key)))
-            .set(mvt::value.eq(&value))
-            .execute(conn)?;
-        if updated == 0 {
-            let tag = ModelVersionTagRow {
-                name: name.to_string(),
-                version,
-                key: key.clone(),
-                value: value.clone(),
-            };
-            diesel::insert_into(mvt::table).values(tag).execute(conn)?;
-        }
+        // MLflow's key is (workspace, key, name, version); the workspace is left to its default.
+        let row = vec![
+            Bind::Text(key.clone()),
+            Bind::Text(value.clone()),
+            Bind::Text(name.to_string()),
+            Bind::Int(version),
+        ];
+        conn.insert_rows(
+            "model_version_tags",
+            &["key", "value", "name", "version"],
+            &[row],
+            "ON CONFLICT (workspace, key, name, version) DO UPDATE SET value = excluded.value",
+        )?;
         Ok(is_prompt_model!(conn, name))
     })?;
     let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key, "value": value});

@@ -10,13 +10,14 @@ use super::registry_read::{
 use super::registry_search::{page, registry_query};
 use super::validation as v;
 use super::{now_ms, webhooks, AppState};
-use crate::db::columns::Int32;
-use crate::db::models::{AliasRow, ModelVersionRow, RegisteredModelRow, RegisteredModelTagRow};
+use crate::db::insert::InsertRows;
+use crate::db::models::{ModelVersionRow, RegisteredModelRow, RegisteredModelTagRow};
 use crate::db::schema::{
     model_versions as mv, registered_model_aliases as ra, registered_model_tags as rmt,
     registered_models as rm,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::search::Bind;
 
 use crate::types::registry::{ModelVersion, RegisteredModel};
 use crate::types::registry_requests::{CreateRegisteredModel, SearchRegistry};
@@ -154,18 +155,18 @@ pub fn set_tag(
     let (key, value) = tag_pair(key, value)?;
     let prompt = db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        // MLflow's key is (workspace, key, name): update, else insert.
-        let updated = diesel::update(rmt::table.find((name, &key)))
-            .set(rmt::value.eq(&value))
-            .execute(conn)?;
-        if updated == 0 {
-            let row = RegisteredModelTagRow {
-                name: name.to_string(),
-                key: key.clone(),
-                value: value.clone(),
-            };
-            diesel::insert_into(rmt::table).values(&row).execute(conn)?;
-        }
+        // MLflow's key is (workspace, key, name); the workspace is left to its default.
+        let row = vec![
+            Bind::Text(key.clone()),
+            Bind::Text(value.clone()),
+            Bind::Text(name.to_string()),
+        ];
+        conn.insert_rows(
+            "registered_model_tags",
+            &["key", "value", "name"],
+            &[row],
+            "ON CONFLICT (workspace, key, name) DO UPDATE SET value = excluded.value",
+        )?;
         Ok(is_prompt_model!(conn, name))
     })?;
     if prompt {
@@ -234,18 +235,18 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
     let now = now_ms();
     let prompt = db_write!(st.db, |conn| {
         crate::mv_row!(conn, name, version)?;
-        // MLflow's key is (workspace, name, alias): update, else insert.
-        let updated = diesel::update(ra::table.find((name, alias)))
-            .set(ra::version.eq(Int32::from(version)))
-            .execute(conn)?;
-        if updated == 0 {
-            let row = AliasRow {
-                name: name.to_string(),
-                alias: alias.to_string(),
-                version,
-            };
-            diesel::insert_into(ra::table).values(row).execute(conn)?;
-        }
+        // MLflow's key is (workspace, name, alias); the workspace is left to its default.
+        let row = vec![
+            Bind::Text(alias.to_string()),
+            Bind::Int(version),
+            Bind::Text(name.to_string()),
+        ];
+        conn.insert_rows(
+            "registered_model_aliases",
+            &["alias", "version", "name"],
+            &[row],
+            "ON CONFLICT (workspace, name, alias) DO UPDATE SET version = excluded.version",
+        )?;
         diesel::update(rm::table.find(name))
             .set(rm::last_updated_time.eq(now))
             .execute(conn)?;

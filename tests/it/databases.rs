@@ -157,4 +157,48 @@ async fn foreign_databases_are_refused(b: Backend) {
     }
 }
 
-backend_tests!(mlflow_databases_are_adopted, foreign_databases_are_refused);
+/// MLflow keys registry tags and aliases by (workspace, …), a column Harvester leaves to its default; the
+/// upserts name it as their conflict target, so writers racing to set the same new tag or alias all
+/// succeed (an update-then-insert let the loser fail with a unique violation on PostgreSQL).
+async fn concurrent_registry_upserts(b: Backend) {
+    let Some((uri, _guard)) = crate::common::fresh_store(b) else {
+        return;
+    };
+    let cfg = harvester::config::ServerConfig::for_store(&uri);
+    let st = harvester::server::build_state(cfg).await.unwrap();
+    let req: harvester::types::registry_requests::CreateRegisteredModel =
+        serde_json::from_value(serde_json::json!({"name": "race"})).unwrap();
+    harvester::service::registered_models::create(&st, &req).unwrap();
+    let rounds = 20;
+    for round in 0..rounds {
+        let key = Some(format!("k{round}"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (st, key, start) = (st.clone(), key.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    harvester::service::registered_models::set_tag(
+                        &st,
+                        "race",
+                        &key,
+                        &Some(format!("v{i}")),
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("a racing set-tag failed: {e:?}"));
+        }
+    }
+    let model = harvester::service::registered_models::get(&st, "race").unwrap();
+    assert_eq!(model.tags.len(), rounds, "one row per key");
+}
+
+backend_tests!(
+    mlflow_databases_are_adopted,
+    foreign_databases_are_refused,
+    concurrent_registry_upserts
+);
