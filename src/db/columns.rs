@@ -64,8 +64,9 @@ where
 }
 
 /// An i64 id or version written to one of MLflow's 32-bit `INTEGER` columns
-/// (`#[diesel(serialize_as = Int32)]`, or `col.eq(Int32::from(id))`). Callers check the range first
-/// ([`fits_i32`]); a value beyond it saturates, and then matches no row.
+/// (experiment ids, version numbers), as `#[diesel(serialize_as = Int32)]` or `col.eq(Int32::from(id))`.
+/// A value beyond the 32-bit range saturates to its bound, which no real id reaches, so looking up an id
+/// no such column can hold finds nothing.
 #[derive(Debug, Clone, Copy, AsExpression)]
 #[diesel(sql_type = Integer)]
 pub struct Int32(pub i32);
@@ -83,9 +84,4 @@ where
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
         <i32 as ToSql<Integer, DB>>::to_sql(&self.0, out)
     }
-}
-
-/// Whether an id fits MLflow's 32-bit columns (experiment ids, version numbers).
-pub fn fits_i32(v: i64) -> bool {
-    i32::try_from(v).is_ok()
 }

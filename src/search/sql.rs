@@ -155,16 +155,6 @@ fn sql_op(op: Op) -> &'static str {
     }
 }
 
-/// MLflow's number for a logged-model status name (`READY` or `LOGGED_MODEL_READY`); -1, which no row
-/// has, for any other name.
-fn status_code(name: &str) -> i64 {
-    let short = |s: &str| s.trim_start_matches("LOGGED_MODEL_").to_string();
-    crate::types::registry::LOGGED_MODEL_STATUSES
-        .iter()
-        .position(|s| short(s) == short(name) || *s == name)
-        .map_or(-1, |i| i as i64)
-}
-
 fn int_ids(items: &[String]) -> ApiResult<Vec<Bind>> {
     items
         .iter()
@@ -203,7 +193,15 @@ fn attr_clause(buf: &mut SqlBuf, t: &Target, a: &Attr, c: &Comparison) -> ApiRes
                 Value::List(items) => items.clone(),
                 v => vec![str_value(v, &what)?.to_string()],
             };
-            let codes: Vec<Bind> = names.iter().map(|n| Bind::Int(status_code(n))).collect();
+            // An unknown name matches no row: -1 is no status MLflow stores.
+            let codes: Vec<Bind> = names
+                .iter()
+                .map(|n| {
+                    Bind::Int(
+                        crate::types::registry::logged_model_status_number(n).map_or(-1, i64::from),
+                    )
+                })
+                .collect();
             let op = match c.op {
                 Op::Eq | Op::In => " IN ",
                 _ => " NOT IN ",

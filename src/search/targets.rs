@@ -3,6 +3,7 @@
 use super::{Attr, AttrKind, KeyValue, Target};
 
 const ATTR_PREFIXES: &[&str] = &["attribute", "attributes", "attr", "run"];
+const RUN: &str = "kv.run_uuid = runs.run_uuid";
 
 /// search-runs (`SearchUtils`).
 pub static RUNS: Target = Target {
@@ -62,40 +63,21 @@ pub static RUNS: Target = Target {
     ],
     kvs: &[
         KeyValue {
-            prefixes: &["metric", "metrics"],
-            label: "metric",
-            table: "latest_metrics",
-            join: "kv.run_uuid = runs.run_uuid",
-            key_col: "key",
-            value_col: "value",
             numeric: true,
-            null_ops: false,
-            orderable: true,
-            history: None,
+            ..kv(&["metric", "metrics"], "metric", "latest_metrics", RUN)
         },
         KeyValue {
-            prefixes: &["parameter", "parameters", "param", "params"],
-            label: "parameter",
-            table: "params",
-            join: "kv.run_uuid = runs.run_uuid",
-            key_col: "key",
-            value_col: "value",
-            numeric: false,
             null_ops: true,
-            orderable: true,
-            history: None,
+            ..kv(
+                &["parameter", "parameters", "param", "params"],
+                "parameter",
+                "params",
+                RUN,
+            )
         },
         KeyValue {
-            prefixes: &["tag", "tags"],
-            label: "tag",
-            table: "tags",
-            join: "kv.run_uuid = runs.run_uuid",
-            key_col: "key",
-            value_col: "value",
-            numeric: false,
             null_ops: true,
-            orderable: true,
-            history: None,
+            ..kv(&["tag", "tags"], "tag", "tags", RUN)
         },
     ],
     datasets: true,
@@ -139,16 +121,14 @@ pub static EXPERIMENTS: Target = Target {
         },
     ],
     kvs: &[KeyValue {
-        prefixes: &["tag", "tags"],
-        label: "tag",
-        table: "experiment_tags",
-        join: "kv.experiment_id = experiments.experiment_id",
-        key_col: "key",
-        value_col: "value",
-        numeric: false,
         null_ops: true,
         orderable: false,
-        history: None,
+        ..kv(
+            &["tag", "tags"],
+            "tag",
+            "experiment_tags",
+            "kv.experiment_id = experiments.experiment_id",
+        )
     }],
     datasets: false,
     default_order: &[("creation_time", false)],

@@ -22,16 +22,9 @@ use crate::types::registry_requests::{CreateLoggedModel, SearchLoggedModels};
 use crate::types::requests::{required, KeyValueIn};
 use crate::{db_read, db_write, load_dynamic};
 
-pub use crate::types::registry::LOGGED_MODEL_STATUSES as STATUSES;
-
-/// The wire name of a stored status number (MLflow keeps the `LoggedModelStatus` number).
-pub fn status_name(n: i32) -> &'static str {
-    usize::try_from(n)
-        .ok()
-        .and_then(|i| STATUSES.get(i))
-        .copied()
-        .unwrap_or(STATUSES[0])
-}
+use crate::types::registry::{
+    logged_model_status_name, logged_model_status_number, LOGGED_MODEL_STATUSES as STATUSES,
+};
 
 pub fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Logged model with ID '{id}' not found."))
@@ -211,7 +204,7 @@ fn assemble(
                 creation_timestamp_ms: r.creation_timestamp_ms,
                 last_updated_timestamp_ms: r.last_updated_timestamp_ms,
                 artifact_uri: r.artifact_location,
-                status: status_name(r.status).to_string(),
+                status: logged_model_status_name(r.status).to_string(),
                 model_type: r.model_type.unwrap_or_default(),
                 source_run_id: r.source_run_id.unwrap_or_default(),
                 status_message: r.status_message,
@@ -229,7 +222,7 @@ pub fn finalize(st: &AppState, id: &str, status: Option<&str>) -> ApiResult<Logg
         STATUSES,
         0,
     )?;
-    let status = STATUSES.iter().position(|s| *s == status).unwrap_or(0) as i32;
+    let status = logged_model_status_number(status).unwrap_or(0);
     let now = now_ms();
     db_write!(st.db, |conn| {
         row(lm::table.find(id).first(conn).optional()?, id, false)?;

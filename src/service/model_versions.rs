@@ -102,10 +102,6 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 .select(lmt::value)
                 .first(conn)
                 .optional()?;
-            let experiment_id: i32 = crate::db::schema::logged_models::table
-                .find(&m.model_id)
-                .select(crate::db::schema::logged_models::experiment_id)
-                .first(conn)?;
             let mut list: Vec<serde_json::Value> = old
                 .and_then(|o| serde_json::from_str(&o).ok())
                 .unwrap_or_default();
@@ -113,7 +109,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             let value = crate::types::pyjson::dumps(&serde_json::Value::Array(list));
             let tag = ModelKvRow {
                 model_id: m.model_id.clone(),
-                experiment_id: experiment_id.into(),
+                experiment_id: m.experiment_id,
                 key: key.into(),
                 value: value.clone(),
             };

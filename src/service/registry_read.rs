@@ -129,9 +129,11 @@ macro_rules! mv_extras {
         use diesel::prelude::*;
         use $crate::db::schema::{model_version_tags as mvt, registered_model_aliases as ra};
         let names: Vec<&str> = $rows.iter().map(|r| r.name.as_str()).collect();
+        let numbers: Vec<$crate::db::columns::Int32> =
+            $rows.iter().map(|r| r.version.into()).collect();
         let tags = $crate::service::registry_read::tags_of_versions(
             mvt::table
-                .filter(mvt::name.eq_any(&names))
+                .filter(mvt::name.eq_any(&names).and(mvt::version.eq_any(&numbers)))
                 .order($crate::db::insertion_order(&*$conn))
                 .load($conn)?,
             $rows.iter().map(|r| (r.name.as_str(), r.version)),
@@ -168,9 +170,11 @@ macro_rules! rm_extras {
             .order((mv::name, mv::version))
             .load($conn)?;
         let latest = $crate::service::registry_read::latest_per_stage(versions);
+        let numbers: Vec<$crate::db::columns::Int32> =
+            latest.iter().map(|r| r.version.into()).collect();
         let vtags = $crate::service::registry_read::tags_of_versions(
             mvt::table
-                .filter(mvt::name.eq_any(names))
+                .filter(mvt::name.eq_any(names).and(mvt::version.eq_any(&numbers)))
                 .order($crate::db::insertion_order(&*$conn))
                 .load($conn)?,
             latest.iter().map(|r| (r.name.as_str(), r.version)),
@@ -179,7 +183,7 @@ macro_rules! rm_extras {
     }};
 }
 
-/// The tags among `tags` (loaded by model name) that belong to one of `versions`.
+/// The tags among `tags` (loaded by model names and version numbers) that belong to one of `versions`.
 pub fn tags_of_versions<'a>(
     tags: Vec<ModelVersionTagRow>,
     versions: impl Iterator<Item = (&'a str, i64)>,

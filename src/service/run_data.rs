@@ -64,7 +64,7 @@ macro_rules! impl_run_reader {
     ($($conn:ty),*) => {$(
         impl RunReader for $conn {
             fn run_row(&mut self, run_id: &str) -> ApiResult<RunRow> {
-                let row: Option<RunRow> = runs::table.find(run_id).select(RunRow::as_select()).first(self).optional()?;
+                let row: Option<RunRow> = runs::table.find(run_id).first(self).optional()?;
                 row.ok_or_else(|| run_not_found(run_id))
             }
 

@@ -117,19 +117,6 @@ macro_rules! resolve_source {
             r.filter(|r| r.lifecycle_stage == "active")
                 .ok_or_else(|| $crate::service::logged_models::not_found(id))
         };
-        let find_run =
-            |conn: &mut _, rid: &str| -> $crate::error::ApiResult<$crate::db::models::RunRow> {
-                let r: Option<$crate::db::models::RunRow> = $crate::db::schema::runs::table
-                    .find(rid)
-                    .select(<$crate::db::models::RunRow as diesel::SelectableHelper<
-                        _,
-                    >>::as_select())
-                    .first(conn)
-                    .optional()?;
-                r.ok_or_else(|| {
-                    $crate::error::ApiError::not_found(format!("Run with id={rid} not found"))
-                })
-            };
         if let Some(local) = $crate::service::version_sources::local_source(source) {
             let root = match (model_id, run_id) {
                 (Some(id), _) => {
@@ -141,7 +128,9 @@ macro_rules! resolve_source {
                     out.model = Some(m);
                     Some(loc)
                 }
-                (None, Some(rid)) => Some(find_run($conn, rid)?.artifact_uri),
+                (None, Some(rid)) => {
+                    Some($crate::service::run_data::RunReader::run_row($conn, rid)?.artifact_uri)
+                }
                 (None, None) => None,
             };
             $crate::service::version_sources::check_local(
@@ -214,7 +203,7 @@ macro_rules! resolve_source {
             } else if source.starts_with("mlflow-artifacts:")
                 || source.contains("/api/2.0/mlflow-artifacts/artifacts")
             {
-                let run = find_run($conn, rid)?;
+                let run = $crate::service::run_data::RunReader::run_row($conn, rid)?;
                 let tail = run
                     .artifact_uri
                     .strip_prefix("mlflow-artifacts:")

@@ -177,13 +177,7 @@ fn not_found(id: &str) -> ApiError {
 
 fn to_wire(r: WebhookRow, events: Vec<WebhookEventRow>) -> Webhook {
     Webhook {
-        events: events
-            .into_iter()
-            .map(|e| WebhookEvent {
-                entity: e.entity.to_ascii_uppercase(),
-                action: e.action.to_ascii_uppercase(),
-            })
-            .collect(),
+        events: events.into_iter().map(event_to_wire).collect(),
         webhook_id: r.webhook_id,
         name: r.name,
         description: r.description,
@@ -191,6 +185,14 @@ fn to_wire(r: WebhookRow, events: Vec<WebhookEventRow>) -> Webhook {
         status: r.status,
         creation_timestamp: r.creation_timestamp,
         last_updated_timestamp: r.last_updated_timestamp,
+    }
+}
+
+/// A stored event on the wire: MLflow stores them lowercase and shows them uppercase.
+fn event_to_wire(e: WebhookEventRow) -> WebhookEvent {
+    WebhookEvent {
+        entity: e.entity.to_ascii_uppercase(),
+        action: e.action.to_ascii_uppercase(),
     }
 }
 
@@ -267,13 +269,7 @@ pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)>
         .secret
         .as_deref()
         .and_then(|s| st.hooks.sealer().open(s));
-    let events = events
-        .into_iter()
-        .map(|e| WebhookEvent {
-            entity: e.entity.to_ascii_uppercase(),
-            action: e.action.to_ascii_uppercase(),
-        })
-        .collect();
+    let events = events.into_iter().map(event_to_wire).collect();
     Ok((
         Target {
             secret,

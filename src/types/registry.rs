@@ -16,6 +16,26 @@ pub const LOGGED_MODEL_STATUSES: &[&str] = &[
     "LOGGED_MODEL_UPLOAD_FAILED",
 ];
 
+/// MLflow's stored number for a logged-model status name, long (`LOGGED_MODEL_READY`) or short (`READY`).
+pub fn logged_model_status_number(name: &str) -> Option<i32> {
+    fn short(s: &str) -> &str {
+        s.strip_prefix("LOGGED_MODEL_").unwrap_or(s)
+    }
+    LOGGED_MODEL_STATUSES
+        .iter()
+        .position(|s| *s == name || short(s) == short(name))
+        .map(|i| i as i32)
+}
+
+/// The wire name of a stored status number (unknown numbers read as unspecified).
+pub fn logged_model_status_name(n: i32) -> &'static str {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| LOGGED_MODEL_STATUSES.get(i))
+        .copied()
+        .unwrap_or(LOGGED_MODEL_STATUSES[0])
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LoggedModelInfo {
     pub model_id: String,
