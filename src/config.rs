@@ -19,6 +19,26 @@ pub enum Command {
     Server(Box<ServerConfig>),
     /// Print the OpenAPI document generated from the code (committed as api-spec/openapi.json).
     DumpOpenapi,
+    /// The EvalAI bridge from the command line.
+    #[command(subcommand)]
+    Evalai(EvalaiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalaiCommand {
+    /// Backfill: queue a pull of every submission of a challenge and wait until all are harvested (takes
+    /// the server's flags, `--evalai-config` among them).
+    #[command(disable_help_flag = true)]
+    Sync {
+        /// The challenge id (one of an installation's `challenges`).
+        #[arg(long)]
+        challenge: i64,
+        /// The installation (`name` in the config); needed when several list the challenge.
+        #[arg(long = "installation")]
+        installation: Option<String>,
+        #[command(flatten)]
+        server: Box<ServerConfig>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -146,6 +166,23 @@ pub struct ServerConfig {
         default_value_t = false
     )]
     pub disable_security_middleware: bool,
+
+    /// The EvalAI bridge's TOML file: one `[[evalai]]` table per installation (README, "Connect EvalAI").
+    #[arg(long, env = "HARVESTER_EVALAI_CONFIG")]
+    pub evalai_config: Option<String>,
+
+    /// Background job workers in this process (EvalAI pulls and polls).
+    #[arg(long, env = "HARVESTER_JOB_WORKERS", default_value_t = 4)]
+    pub job_workers: usize,
+
+    /// Seconds a worker's claim on a job lasts without renewal; a job whose worker died (kill -9) is
+    /// taken up again this long after.
+    #[arg(long, env = "HARVESTER_JOB_LEASE_SECS", default_value_t = 30)]
+    pub job_lease_secs: u64,
+
+    /// Milliseconds an idle worker waits before looking for jobs other replicas queued.
+    #[arg(long, env = "HARVESTER_JOB_POLL_MS", default_value_t = 500)]
+    pub job_poll_ms: u64,
 }
 
 impl ServerConfig {
@@ -181,6 +218,10 @@ impl ServerConfig {
             cors_allowed_origins: None,
             x_frame_options: "SAMEORIGIN".into(),
             disable_security_middleware: false,
+            evalai_config: None,
+            job_workers: 4,
+            job_lease_secs: 30,
+            job_poll_ms: 500,
         }
     }
 

@@ -1,9 +1,11 @@
 //! Harvester: an MLflow-compatible tracking server (library half, shared by `main` and the tests).
 
 pub mod api;
+pub mod bridge;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod openapi;
 pub mod search;
 pub mod security;

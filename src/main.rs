@@ -1,7 +1,7 @@
 //! `harvester` binary: parse flags, set up logging, run the server.
 
 use clap::Parser;
-use harvester::config::{Cli, Command};
+use harvester::config::{Cli, Command, EvalaiCommand};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging() {
@@ -40,6 +40,34 @@ fn main() -> std::process::ExitCode {
         Command::DumpOpenapi => {
             print!("{}", harvester::openapi::spec_json());
             std::process::ExitCode::SUCCESS
+        }
+        Command::Evalai(EvalaiCommand::Sync {
+            challenge,
+            installation,
+            server,
+        }) => {
+            init_logging();
+            actix_web::rt::System::new().block_on(async {
+                let state = match harvester::server::build_state(*server).await {
+                    Ok(s) => std::sync::Arc::new(s),
+                    Err(e) => {
+                        eprintln!("harvester: {e}");
+                        return std::process::ExitCode::from(2);
+                    }
+                };
+                match harvester::bridge::poll::backfill(&state, challenge, installation.as_deref())
+                    .await
+                {
+                    Ok(summary) => {
+                        println!("{summary}");
+                        std::process::ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("harvester: {e}");
+                        std::process::ExitCode::from(1)
+                    }
+                }
+            })
         }
         Command::Server(config) => {
             init_logging();

@@ -33,8 +33,9 @@ use crate::api;
         api::model_versions::download_uri, api::model_versions::search_get,
         api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
         api::webhooks::test,
+        api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"))
 )]
 pub struct ApiDoc;
 

@@ -31,14 +31,40 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     } else {
         None
     };
+    let bridge = match &config.evalai_config {
+        Some(path) => Some(crate::bridge::config::load(path, &|k| {
+            std::env::var(k).ok()
+        })?),
+        None => None,
+    };
     let (hooks, events) = crate::service::webhooks::Hooks::new();
-    let state = AppState::new(db, config, artifacts, hooks);
+    let mut state = AppState::new(db, config, artifacts, hooks);
+    state.bridge = bridge.map(|b| std::sync::Arc::new(crate::bridge::Bridge::new(b)));
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
+    start_jobs(&state)?;
     tokio::spawn(crate::service::webhooks::dispatch(
         std::sync::Arc::new(state.clone()),
         events,
     ));
     Ok(state)
+}
+
+/// The job workers, with a handler for every background task this process runs, and the bridge's polls.
+fn start_jobs(state: &AppState) -> Result<(), String> {
+    let mut handlers = crate::jobs::worker::Handlers::default();
+    if state.bridge.is_some() {
+        crate::bridge::register(&mut handlers, std::sync::Arc::new(state.clone()));
+        crate::bridge::start_polls(state).map_err(|e| e.message)?;
+    }
+    if !handlers.is_empty() {
+        crate::jobs::worker::start(
+            state.jobs.clone(),
+            handlers,
+            state.config.job_workers,
+            std::time::Duration::from_millis(state.config.job_poll_ms.max(10)),
+        );
+    }
+    Ok(())
 }
 
 fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
@@ -76,6 +102,7 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
             web::resource("/model-versions/get-artifact")
                 .route(web::get().to(api::model_versions::get_artifact)),
         )
+        .service(web::scope("/api/harvester/v1").configure(api::evalai::routes))
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
         .service(
             web::scope("/ajax-api/2.0/mlflow")

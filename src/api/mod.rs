@@ -1,6 +1,7 @@
 //! HTTP handlers (thin: parse, call `service`, serialise) and the route table for both prefixes.
 
 pub mod artifacts;
+pub mod evalai;
 pub mod experiments;
 pub mod extract;
 pub mod fallback;

@@ -10,6 +10,7 @@ pub mod columns;
 mod foreign;
 pub use foreign::MLFLOW_ALEMBIC_HEAD;
 pub mod group_commit;
+pub mod harvester;
 pub mod insert;
 pub mod models;
 pub mod schema;

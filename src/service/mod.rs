@@ -68,6 +68,10 @@ pub struct AppState {
     /// Searches running at once: at most half the pool, so that slow or abandoned searches can never
     /// hold every connection and ordinary requests always find one.
     pub searches: Arc<tokio::sync::Semaphore>,
+    /// The durable job queue (`jobs`), shared by every background task.
+    pub jobs: Arc<crate::jobs::Queue>,
+    /// The EvalAI bridge, when `--evalai-config` names installations.
+    pub bridge: Option<Arc<crate::bridge::Bridge>>,
 }
 
 impl AppState {
@@ -86,7 +90,13 @@ impl AppState {
             config.static_prefix.as_deref(),
         );
         let searches = (db.pool_size() / 2).max(1) as usize;
+        let jobs = crate::jobs::Queue::new(
+            db.clone(),
+            std::time::Duration::from_secs(config.job_lease_secs.max(1)),
+        );
         AppState {
+            jobs: Arc::new(jobs),
+            bridge: None,
             searches: Arc::new(tokio::sync::Semaphore::new(searches)),
             security: Arc::new(security),
             db,
