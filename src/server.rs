@@ -37,21 +37,18 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
         })?),
         None => None,
     };
-    let (hooks, events) = crate::service::webhooks::Hooks::new();
+    let hooks = crate::service::webhooks::Hooks::default();
     let mut state = AppState::new(db, config, artifacts, hooks);
     state.bridge = bridge.map(|b| std::sync::Arc::new(crate::bridge::Bridge::new(b)));
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     start_jobs(&state)?;
-    tokio::spawn(crate::service::webhooks::dispatch(
-        std::sync::Arc::new(state.clone()),
-        events,
-    ));
     Ok(state)
 }
 
 /// The job workers, with a handler for every background task this process runs, and the bridge's polls.
 fn start_jobs(state: &AppState) -> Result<(), String> {
     let mut handlers = crate::jobs::worker::Handlers::default();
+    crate::service::webhook_jobs::register(&mut handlers, std::sync::Arc::new(state.clone()));
     if state.bridge.is_some() {
         crate::bridge::register(&mut handlers, std::sync::Arc::new(state.clone()));
         crate::bridge::start_polls(state).map_err(|e| e.message)?;

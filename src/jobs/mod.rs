@@ -212,6 +212,9 @@ impl Queue {
                ORDER BY j.run_after, j.id LIMIT 1) \
              RETURNING id, kind, dedupe_key, payload, attempts, max_attempts",
         );
+        if !self.anything_due(now)? {
+            return Ok(None);
+        }
         let postgres = self.db.dialect == Dialect::Postgres;
         crate::db_write!(self.db, |conn| {
             use diesel::RunQueryDsl;
@@ -228,6 +231,22 @@ impl Queue {
             )?;
             Ok(job)
         })
+    }
+
+    /// Whether any job is due, read without taking the writer (idle workers ask this every poll).
+    fn anything_due(&self, now: i64) -> ApiResult<bool> {
+        use crate::db::harvester::harvester_jobs as j;
+        use diesel::prelude::*;
+        let due = j::state
+            .eq("queued")
+            .and(j::run_after.le(now))
+            .or(j::state.eq("running").and(j::lease_until.lt(now)));
+        crate::db_read!(self.db, |conn| Ok(j::table
+            .filter(due)
+            .select(j::id)
+            .first::<i64>(conn)
+            .optional()?
+            .is_some()))
     }
 
     /// Keep the lease of a running job; `false` when this worker no longer holds it.

@@ -44,6 +44,7 @@ pub mod ui_files;
 pub mod validation;
 pub mod version_sources;
 pub mod webhook_delivery;
+pub mod webhook_jobs;
 pub mod webhook_test;
 pub mod webhooks;
 

@@ -52,7 +52,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
     let run_id = req.run_id.as_deref().filter(|r| !r.is_empty());
     let model_id = req.model_id.as_deref().filter(|m| !m.is_empty());
     let now = now_ms();
-    let (version, prompt) = db_write!(st.db, |conn| {
+    let version = db_write!(st.db, |conn| {
         rm_row!(conn, name.as_str())?;
         let prompt = is_prompt || is_prompt_model!(conn, name.as_str());
         let resolved = if is_prompt {
@@ -75,7 +75,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             current_stage: "None".into(),
             source: Some(source.clone()),
             storage_location: resolved.storage_location,
-            run_id: resolved.run_id.or(run_id.map(str::to_string)),
+            run_id: resolved.run_id.clone().or(run_id.map(str::to_string)),
             run_link: Some(req.run_link.clone().unwrap_or_default()),
             status: "READY".into(),
             status_message: None,
@@ -120,29 +120,30 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 .set(lmt::value.eq(&value))
                 .execute(conn)?;
         }
-        Ok((version, prompt))
+        let tag_obj = rr::tag_object(&tags);
+        let data = if prompt {
+            let template = tags
+                .iter()
+                .find(|(k, _)| k == "mlflow.prompt.text")
+                .map(|(_, v)| v.clone());
+            serde_json::json!({"name": name, "version": version.to_string(), "template": template, "tags": tag_obj,
+                               "description": req.description})
+        } else {
+            let run = resolved
+                .run_id
+                .clone()
+                .or(run_id.map(str::to_string))
+                .filter(|r| !r.is_empty());
+            serde_json::json!({"name": name, "version": version.to_string(), "source": source, "run_id": run,
+                               "tags": tag_obj, "description": req.description})
+        };
+        let entity = rr::entity(prompt, "MODEL_VERSION", "PROMPT_VERSION");
+        webhooks::fire_in(conn, entity, "CREATED", data)?;
+        Ok(version)
     })?;
+    st.jobs.wake();
     tracing::info!(model.name = %name, model.version = version, "model version created");
-    let created = get(st, &name, version)?;
-    let tag_obj = rr::tag_object(&tags);
-    let data = if prompt {
-        let template = tags
-            .iter()
-            .find(|(k, _)| k == "mlflow.prompt.text")
-            .map(|(_, v)| v.clone());
-        serde_json::json!({"name": name, "version": created.version, "template": template, "tags": tag_obj,
-                           "description": req.description})
-    } else {
-        serde_json::json!({"name": name, "version": created.version, "source": source, "run_id": created.run_id,
-                           "tags": tag_obj, "description": req.description})
-    };
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "MODEL_VERSION", "PROMPT_VERSION"),
-        "CREATED",
-        data,
-    );
-    Ok(created)
+    get(st, &name, version)
 }
 
 pub fn get(st: &AppState, name: &str, version: i64) -> ApiResult<ModelVersion> {
@@ -252,7 +253,7 @@ pub fn set_tag(
     value: &Option<String>,
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
         // MLflow's key is (workspace, key, name, version); the workspace is left to its default.
         let row = vec![
@@ -267,31 +268,31 @@ pub fn set_tag(
             &[row],
             "ON CONFLICT (workspace, key, name, version) DO UPDATE SET value = excluded.value",
         )?;
-        Ok(is_prompt_model!(conn, name))
+        let entity = rr::entity(
+            is_prompt_model!(conn, name),
+            "MODEL_VERSION_TAG",
+            "PROMPT_VERSION_TAG",
+        );
+        let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key, "value": value});
+        webhooks::fire_in(conn, entity, "SET", data)
     })?;
-    let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key, "value": value});
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "MODEL_VERSION_TAG", "PROMPT_VERSION_TAG"),
-        "SET",
-        data,
-    );
+    st.jobs.wake();
     Ok(())
 }
 
 pub fn delete_tag(st: &AppState, name: &str, version: i64, key: &str) -> ApiResult<()> {
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
         diesel::delete(mvt::table.find((name, Int32::from(version), key))).execute(conn)?;
-        Ok(is_prompt_model!(conn, name))
+        let entity = rr::entity(
+            is_prompt_model!(conn, name),
+            "MODEL_VERSION_TAG",
+            "PROMPT_VERSION_TAG",
+        );
+        let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key});
+        webhooks::fire_in(conn, entity, "DELETED", data)
     })?;
-    let data = serde_json::json!({"name": name, "version": version.to_string(), "key": key});
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "MODEL_VERSION_TAG", "PROMPT_VERSION_TAG"),
-        "DELETED",
-        data,
-    );
+    st.jobs.wake();
     Ok(())
 }
 

@@ -49,6 +49,10 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
     super::validation::validate_model_name(&name, "name")?;
     let tags = tag_pairs(&req.tags)?;
     let now = now_ms();
+    let prompt = tags
+        .iter()
+        .any(|(k, v)| k == IS_PROMPT && v.eq_ignore_ascii_case("true"));
+    let data = serde_json::json!({"name": name, "tags": rr::tag_object(&tags), "description": req.description});
     db_write!(st.db, |conn| {
         if rm::table.find(&name).count().get_result::<i64>(conn)? > 0 {
             return Err(ApiError::already_exists(format!(
@@ -73,19 +77,11 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
         diesel::insert_into(rmt::table)
             .values(&rows)
             .execute(conn)?;
-        Ok(())
+        let entity = rr::entity(prompt, "REGISTERED_MODEL", "PROMPT");
+        webhooks::fire_in(conn, entity, "CREATED", data.clone())
     })?;
+    st.jobs.wake();
     tracing::info!(model.name = %name, "registered model created");
-    let prompt = tags
-        .iter()
-        .any(|(k, v)| k == IS_PROMPT && v.eq_ignore_ascii_case("true"));
-    let data = serde_json::json!({"name": name, "tags": rr::tag_object(&tags), "description": req.description});
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "REGISTERED_MODEL", "PROMPT"),
-        "CREATED",
-        data,
-    );
     get(st, &name)
 }
 
@@ -153,7 +149,7 @@ pub fn set_tag(
     value: &Option<String>,
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         // MLflow's key is (workspace, key, name); the workspace is left to its default.
         let row = vec![
@@ -167,36 +163,30 @@ pub fn set_tag(
             &[row],
             "ON CONFLICT (workspace, key, name) DO UPDATE SET value = excluded.value",
         )?;
-        Ok(is_prompt_model!(conn, name))
+        if is_prompt_model!(conn, name) {
+            let data = serde_json::json!({"name": name, "key": key, "value": value});
+            webhooks::fire_in(conn, "PROMPT_TAG", "SET", data)?;
+        }
+        Ok(())
     })?;
-    if prompt {
-        webhooks::fire(
-            st,
-            "PROMPT_TAG",
-            "SET",
-            serde_json::json!({"name": name, "key": key, "value": value}),
-        );
-    }
+    st.jobs.wake();
     Ok(())
 }
 
 /// A missing tag is not an error (as MLflow's store).
 pub fn delete_tag(st: &AppState, name: &str, key: &str) -> ApiResult<()> {
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         let prompt = is_prompt_model!(conn, name);
         diesel::delete(rmt::table.filter(rmt::name.eq(name).and(rmt::key.eq(key))))
             .execute(conn)?;
-        Ok(prompt)
+        if prompt {
+            let data = serde_json::json!({"name": name, "key": key});
+            webhooks::fire_in(conn, "PROMPT_TAG", "DELETED", data)?;
+        }
+        Ok(())
     })?;
-    if prompt {
-        webhooks::fire(
-            st,
-            "PROMPT_TAG",
-            "DELETED",
-            serde_json::json!({"name": name, "key": key}),
-        );
-    }
+    st.jobs.wake();
     Ok(())
 }
 
@@ -233,7 +223,7 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
     validate_alias(alias)?;
     let version = parse_version(version)?;
     let now = now_ms();
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         crate::mv_row!(conn, name, version)?;
         // MLflow's key is (workspace, name, alias); the workspace is left to its default.
         let row = vec![
@@ -250,33 +240,38 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
         diesel::update(rm::table.find(name))
             .set(rm::last_updated_time.eq(now))
             .execute(conn)?;
-        Ok(is_prompt_model!(conn, name))
+        let entity = rr::entity(
+            is_prompt_model!(conn, name),
+            "MODEL_VERSION_ALIAS",
+            "PROMPT_ALIAS",
+        );
+        let data =
+            serde_json::json!({"name": name, "alias": alias, "version": version.to_string()});
+        webhooks::fire_in(conn, entity, "CREATED", data)
     })?;
-    let data = serde_json::json!({"name": name, "alias": alias, "version": version.to_string()});
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "MODEL_VERSION_ALIAS", "PROMPT_ALIAS"),
-        "CREATED",
-        data,
-    );
+    st.jobs.wake();
     Ok(())
 }
 
 /// A missing alias is ignored.
 pub fn delete_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<()> {
-    let prompt = db_write!(st.db, |conn| {
+    db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::alias.eq(alias))))
             .execute(conn)?;
-        Ok(is_prompt_model!(conn, name))
+        let entity = rr::entity(
+            is_prompt_model!(conn, name),
+            "MODEL_VERSION_ALIAS",
+            "PROMPT_ALIAS",
+        );
+        webhooks::fire_in(
+            conn,
+            entity,
+            "DELETED",
+            serde_json::json!({"name": name, "alias": alias}),
+        )
     })?;
-    let data = serde_json::json!({"name": name, "alias": alias});
-    webhooks::fire(
-        st,
-        rr::entity(prompt, "MODEL_VERSION_ALIAS", "PROMPT_ALIAS"),
-        "DELETED",
-        data,
-    );
+    st.jobs.wake();
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! Webhook delivery (§10): events go through a channel to one dispatcher task, which looks up the active
-//! webhooks for the event and posts to each in its own task, with MLflow's headers and HMAC-SHA256
+//! Webhook delivery (§10): each event is a durable job (`webhook_jobs`) fanned out into one delivery job
+//! per active webhook, which posts with MLflow's headers and HMAC-SHA256
 //! signature, a 30 s timeout and up to 3 retries on 429/5xx (exponential backoff from 1 s, capped at
 //! 60 s, `Retry-After` honoured). Secrets are sealed with AES-256-GCM; URLs must resolve to public
 //! addresses unless `MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true`, checked again at connect time.
@@ -16,8 +16,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// One event to deliver: entity and action as enum names, and its `data` object.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub entity: &'static str,
-    pub action: &'static str,
+    pub entity: String,
+    pub action: String,
     pub data: serde_json::Value,
 }
 

@@ -49,8 +49,8 @@ pub fn test_event(events: &[WebhookEvent], requested: Option<&WebhookEvent>) -> 
         _ => serde_json::json!({"name": name, "version": "1", "key": "example_key"}),
     };
     Ok(Event {
-        entity,
-        action,
+        entity: entity.into(),
+        action: action.into(),
         data,
     })
 }

@@ -1,12 +1,10 @@
 //! Model-registry webhooks (§10): create, list, get, update, delete and test, the events the registry
 //! fires, and the dispatcher that turns an event into deliveries to the active webhooks subscribed to it.
 
-use std::sync::Arc;
-
 use diesel::prelude::*;
 
 use super::validation as v;
-use super::webhook_delivery::{self as wd, Event, Sealer, Target};
+use super::webhook_delivery::{self as wd, Sealer, Target};
 use super::{now_ms, AppState};
 use crate::db::models::{WebhookEventRow, WebhookRow};
 use crate::db::schema::{webhook_events as we, webhooks as wh};
@@ -33,11 +31,11 @@ const EVENTS: &[(&str, &[&str])] = &[
     ("BUDGET_POLICY", &["EXCEEDED"]),
 ];
 
-/// Webhook state shared by the app: the secret sealer, the delivery client and the event channel.
+/// Webhook state shared by the app: the secret sealer and the delivery client.
+#[derive(Default)]
 pub struct Hooks {
     sealer: std::sync::OnceLock<Sealer>,
     http: std::sync::OnceLock<reqwest::Client>,
-    tx: tokio::sync::mpsc::UnboundedSender<Event>,
 }
 
 impl Hooks {
@@ -53,69 +51,14 @@ impl Hooks {
     }
 }
 
-pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
+pub use super::webhook_jobs::fire_in;
 
-impl Hooks {
-    pub fn new() -> (Hooks, EventReceiver) {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        (
-            Hooks {
-                sealer: std::sync::OnceLock::new(),
-                http: std::sync::OnceLock::new(),
-                tx,
-            },
-            rx,
-        )
-    }
-}
-
-/// Queue an event (after its change is committed); delivery happens in the background.
-pub fn fire(st: &AppState, entity: &'static str, action: &'static str, data: serde_json::Value) {
-    let _ = st.hooks.tx.send(Event {
-        entity,
-        action,
-        data,
-    });
-}
-
-/// The dispatcher: for each event, the active webhooks subscribed to it, each delivered in its own task.
-pub async fn dispatch(st: Arc<AppState>, mut rx: EventReceiver) {
-    let retries = std::env::var("MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    while let Some(event) = rx.recv().await {
-        let (state, e) = (st.clone(), event.clone());
-        let targets = tokio::task::spawn_blocking(move || targets_for(&state, &e)).await;
-        let targets = match targets {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                tracing::warn!("webhook lookup failed: {}", e.message);
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!("webhook lookup failed: {e}");
-                continue;
-            }
-        };
-        for target in targets {
-            let (http, event) = (st.hooks.http().clone(), event.clone());
-            tokio::spawn(async move {
-                let out = wd::deliver(&http, &target, &event, retries).await;
-                match (out.status, out.error) {
-                    (Some(s), _) if (200..300).contains(&s) => {
-                        tracing::debug!(url = %target.url, status = s, "webhook delivered")
-                    }
-                    (s, e) => {
-                        tracing::warn!(url = %target.url, status = ?s, error = ?e, "webhook delivery failed")
-                    }
-                }
-            });
-        }
-    }
-}
-
-fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
+/// The active webhooks subscribed to `(entity, action)`: `(webhook_id, target)`.
+pub(super) fn targets_for(
+    st: &AppState,
+    entity: &str,
+    action: &str,
+) -> ApiResult<Vec<(String, Target)>> {
     let rows: Vec<WebhookRow> = db_read!(st.db, |conn| wh::table
         .filter(wh::status.eq("ACTIVE"))
         .filter(wh::deleted_timestamp.is_null())
@@ -123,18 +66,33 @@ fn targets_for(st: &AppState, e: &Event) -> ApiResult<Vec<Target>> {
             we::table.filter(
                 we::webhook_id
                     .eq(wh::webhook_id)
-                    .and(we::entity.eq(e.entity.to_ascii_lowercase()))
-                    .and(we::action.eq(e.action.to_ascii_lowercase()))
+                    .and(we::entity.eq(entity.to_ascii_lowercase()))
+                    .and(we::action.eq(action.to_ascii_lowercase()))
             ),
         ))
         .load(conn)?);
     Ok(rows
         .into_iter()
-        .map(|r| Target {
-            secret: r.secret.as_deref().and_then(|s| st.hooks.sealer().open(s)),
-            url: r.url,
-        })
+        .map(|r| (r.webhook_id.clone(), target_of(st, r)))
         .collect())
+}
+
+/// One webhook as a delivery target, if it is still active.
+pub(super) fn active_target(st: &AppState, id: &str) -> ApiResult<Option<Target>> {
+    let row: Option<WebhookRow> = db_read!(st.db, |conn| wh::table
+        .find(id)
+        .filter(wh::status.eq("ACTIVE"))
+        .filter(wh::deleted_timestamp.is_null())
+        .first(conn)
+        .optional()?);
+    Ok(row.map(|r| target_of(st, r)))
+}
+
+fn target_of(st: &AppState, r: WebhookRow) -> Target {
+    Target {
+        secret: r.secret.as_deref().and_then(|s| st.hooks.sealer().open(s)),
+        url: r.url,
+    }
 }
 
 pub(super) fn parse_event(e: &WebhookEvent) -> ApiResult<(&'static str, &'static str)> {
@@ -265,18 +223,8 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Webhook> {
 /// The URL and opened secret of a webhook (for `test`).
 pub fn target(st: &AppState, id: &str) -> ApiResult<(Target, Vec<WebhookEvent>)> {
     let (row, events) = load(st, id)?;
-    let secret = row
-        .secret
-        .as_deref()
-        .and_then(|s| st.hooks.sealer().open(s));
     let events = events.into_iter().map(event_to_wire).collect();
-    Ok((
-        Target {
-            secret,
-            url: row.url,
-        },
-        events,
-    ))
+    Ok((target_of(st, row), events))
 }
 
 pub fn list(
