@@ -171,8 +171,9 @@ pub struct ServerConfig {
     #[arg(long, env = "HARVESTER_EVALAI_CONFIG")]
     pub evalai_config: Option<String>,
 
-    /// Background job workers in this process (EvalAI pulls and polls).
-    #[arg(long, env = "HARVESTER_JOB_WORKERS", default_value_t = 4)]
+    /// Background job workers in this process (EvalAI pulls and polls, webhook deliveries). They mostly
+    /// wait on EvalAI and on fsyncs, so there are more than cores.
+    #[arg(long, env = "HARVESTER_JOB_WORKERS", default_value_t = 8)]
     pub job_workers: usize,
 
     /// Seconds a worker's claim on a job lasts without renewal; a job whose worker died (kill -9) is
@@ -219,7 +220,7 @@ impl ServerConfig {
             x_frame_options: "SAMEORIGIN".into(),
             disable_security_middleware: false,
             evalai_config: None,
-            job_workers: 4,
+            job_workers: 8,
             job_lease_secs: 30,
             job_poll_ms: 500,
         }

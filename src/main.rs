@@ -48,7 +48,10 @@ fn main() -> std::process::ExitCode {
         }) => {
             init_logging();
             actix_web::rt::System::new().block_on(async {
-                let state = match harvester::server::build_state(*server).await {
+                let mut server = *server;
+                // A backfill is all downloads and fsyncs: more pulls at once than a server runs.
+                server.job_workers = server.job_workers.max(16);
+                let state = match harvester::server::build_state(server).await {
                     Ok(s) => std::sync::Arc::new(s),
                     Err(e) => {
                         eprintln!("harvester: {e}");

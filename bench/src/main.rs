@@ -10,6 +10,7 @@ mod sections;
 mod setup;
 mod w6;
 mod w7;
+mod w8;
 mod workloads;
 
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ async fn main() -> ExitCode {
             w5_repeats: 1,
             w7_mib: 4,
             w6_versions: 40,
+            w8_submissions: 40,
+            w8_input_bytes: 64 << 10,
+            w8_pokes: 5,
         }
     } else {
         Sizes {
@@ -61,6 +65,9 @@ async fn main() -> ExitCode {
             w5_repeats: 2,
             w7_mib: 100,
             w6_versions: 1000,
+            w8_submissions: 2000,
+            w8_input_bytes: 1 << 20,
+            w8_pokes: 100,
         }
     };
     let mut ctx = Ctx {

@@ -115,6 +115,14 @@ impl Row {
             return None;
         }
         let t = self.target.trim();
+        // An absolute floor on Harvester's value ("≥50 /s"), for workloads without a stock counterpart.
+        if let Some(x) = t
+            .strip_prefix('≥')
+            .and_then(|x| x.strip_suffix(" /s"))
+            .and_then(|x| x.trim().parse::<f64>().ok())
+        {
+            return Some(Self::median(&self.harvester) >= x && self.harvester_errors == 0);
+        }
         if let Some(x) = t
             .strip_prefix('≥')
             .and_then(|x| x.trim_end_matches('×').parse::<f64>().ok())

@@ -65,6 +65,9 @@ pub async fn run_backend(
         rows.push(start);
         rows.push(idle);
     }
+    if ctx.wants("W8") {
+        crate::w8::rows(ctx, backend, rows).await?;
+    }
     let c = load::client();
     let servers = [
         ctx.start(backend, Kind::Stock, "main")?.0,

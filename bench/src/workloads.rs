@@ -21,6 +21,9 @@ pub struct Sizes {
     pub w5_repeats: usize,
     pub w7_mib: usize,
     pub w6_versions: usize,
+    pub w8_submissions: usize,
+    pub w8_input_bytes: usize,
+    pub w8_pokes: usize,
 }
 
 /// One measurement on one server.

@@ -127,28 +127,6 @@ async fn pull(
         .to_string();
     let exp = experiment(st, bridge, &name, &phase).await?;
     let run_id = ensure_run(st, &name, &exp, row.run_id.as_deref(), &record).await?;
-    let (db, n, r, s, ch) = (
-        st.db.clone(),
-        name.clone(),
-        run_id.clone(),
-        status.clone(),
-        phase.challenge_id,
-    );
-    blocking(move || {
-        store::record(
-            &db,
-            &n,
-            id,
-            &Progress {
-                challenge_id: Some(ch),
-                phase_id: Some(phase_id),
-                evalai_status: Some(&s),
-                run_id: Some(&r),
-                ..Default::default()
-            },
-        )
-    })
-    .await?;
 
     let mut metrics = store::pending(&row);
     if matches!(status.as_str(), "finished" | "partially_evaluated") {
@@ -220,7 +198,8 @@ async fn pull(
     if (row.model_version.is_some() || model.is_some()) && status == "finished" {
         state = "registered";
     }
-    let (db, n) = (st.db.clone(), name.clone());
+    let (db, n, ch) = (st.db.clone(), name.clone(), phase.challenge_id);
+    let (run, stat) = (run_id.clone(), status.clone());
     let clear = row.pending_metrics.clone();
     blocking(move || {
         store::record(
@@ -228,12 +207,15 @@ async fn pull(
             &n,
             id,
             &Progress {
+                challenge_id: Some(ch),
+                phase_id: Some(phase_id),
+                evalai_status: Some(&stat),
+                run_id: Some(&run),
                 state: Some(state),
                 model: model.as_ref().map(|(a, b)| (a.as_str(), *b)),
                 clear_pending: clear,
                 warning,
                 clear_error: !done_before,
-                ..Default::default()
             },
         )
     })
@@ -269,9 +251,18 @@ async fn experiment(
         Err(e) if e.code == ErrorCode::RESOURCE_DOES_NOT_EXIST => {
             match experiments::create(&s, &from_json(json!({"name": n, "tags": tags}))?) {
                 Ok(id) => Ok(id),
-                // Another pull created it meanwhile.
+                // Another pull created it meanwhile; on SQLite its group commit may still be under way.
                 Err(e) if e.code == ErrorCode::RESOURCE_ALREADY_EXISTS => {
-                    Ok(experiments::get_by_name(&s, &n)?.experiment_id)
+                    for _ in 0..100 {
+                        if let Ok(e) = experiments::get_by_name(&s, &n) {
+                            return Ok(e.experiment_id);
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(ApiError::new(
+                        ErrorCode::TEMPORARILY_UNAVAILABLE,
+                        format!("experiment '{n}' exists but cannot be read yet"),
+                    ))
                 }
                 Err(e) => Err(e),
             }

@@ -194,13 +194,9 @@ pub async fn backfill(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (db, n) = (st.db.clone(), name.clone());
-    let rows = blocking(move || store::list(&db, Some(&n), None))
+    let counts = blocking(move || store::states(&db, &n, challenge))
         .await
         .map_err(|e| e.message)?;
-    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for r in rows.iter().filter(|r| r.challenge_id == Some(challenge)) {
-        *counts.entry(r.state.clone()).or_default() += 1;
-    }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     Ok(format!("evalai sync: installation '{name}', challenge {challenge}: {queued} pulls queued; submissions: {}", summary.join(", ")))
 }

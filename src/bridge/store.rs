@@ -113,6 +113,9 @@ pub fn get(db: &Db, installation: &str, id: i64) -> ApiResult<Option<Submission>
 
 /// Make sure a row exists (a poll found the submission) and return it.
 pub fn seen(db: &Db, installation: &str, id: i64) -> ApiResult<Submission> {
+    if let Some(row) = get(db, installation, id)? {
+        return Ok(row);
+    }
     db_write!(db, |conn| {
         let now = now_ms();
         diesel::insert_into(s::table)
@@ -280,4 +283,15 @@ pub fn set_watermark(
             .execute(conn)?;
         Ok(())
     })
+}
+
+/// How many submissions of a challenge are in each state.
+pub fn states(db: &Db, installation: &str, challenge: i64) -> ApiResult<Vec<(String, i64)>> {
+    db_read!(db, |conn| Ok(s::table
+        .filter(s::installation.eq(installation))
+        .filter(s::challenge_id.eq(challenge))
+        .group_by(s::state)
+        .select((s::state, diesel::dsl::count_star()))
+        .order(s::state)
+        .load(conn)?))
 }
