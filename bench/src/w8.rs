@@ -77,7 +77,10 @@ async fn answer(req: HttpRequest, st: web::Data<Arc<Replay>>) -> HttpResponse {
         }
         ["api", "jobs", "submission", id] => {
             let subs = st.subs.lock().map(|s| s.clone()).unwrap_or_default();
-            match subs.iter().find(|r| r["id"].as_i64().is_some_and(|i| id.parse() == Ok(i))) {
+            match subs
+                .iter()
+                .find(|r| r["id"].as_i64().is_some_and(|i| id.parse() == Ok(i)))
+            {
                 Some(r) => HttpResponse::Ok().json(r),
                 None => HttpResponse::NotFound().finish(),
             }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::common::{fresh_store, Backend};
 use crate::databases::count;
-use crate::evalai::config;
 use crate::evalai_fake::{model_package, FakeEvalai};
+use crate::evalai_support::config;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

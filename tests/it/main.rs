@@ -7,6 +7,7 @@ mod databases;
 mod evalai;
 mod evalai_fake;
 mod evalai_restart;
+mod evalai_support;
 mod experiments;
 mod graphql;
 mod hangs;
