@@ -197,22 +197,37 @@ impl Queue {
         }
     }
 
-    /// Claim the next ready job: queued and due, or running under a lease that ran out (its worker
-    /// died), and not sharing a key with a job that holds a live lease.
-    pub fn claim(&self) -> ApiResult<Option<Job>> {
+    /// Claim the next ready job of one of `kinds` (those this process has handlers for: a replica
+    /// without the bridge leaves its jobs to one with it): queued and due, or running under a lease that
+    /// ran out (its worker died), and not sharing a key with a job that holds a live lease.
+    pub fn claim(&self, kinds: &[&str]) -> ApiResult<Option<Job>> {
         let now = crate::service::now_ms();
         let until = now + self.lease.as_millis() as i64;
-        let sql = self.sql(
+        // Kinds are this build's own constants; anything else could not be quoted as a literal.
+        let listed: Vec<String> = kinds
+            .iter()
+            .filter(|k| {
+                k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+            })
+            .map(|k| format!("'{k}'"))
+            .collect();
+        if listed.is_empty() {
+            return Ok(None);
+        }
+        let sql = self.sql(&format!(
             "UPDATE harvester_jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT j.id FROM harvester_jobs j \
                WHERE ((j.state = 'queued' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)) \
+               AND j.kind IN ({}) \
                AND (j.dedupe_key IS NULL OR NOT EXISTS (SELECT 1 FROM harvester_jobs r \
                     WHERE r.dedupe_key = j.dedupe_key AND r.id <> j.id AND r.state = 'running' AND r.lease_until >= $3)) \
                ORDER BY j.run_after, j.id LIMIT 1) \
              RETURNING id, kind, dedupe_key, payload, attempts, max_attempts",
-        );
-        if !self.anything_due(now)? {
+            listed.join(", ")
+        ));
+        if !self.anything_due(now, kinds)? {
             return Ok(None);
         }
         let postgres = self.db.dialect == Dialect::Postgres;
@@ -234,7 +249,7 @@ impl Queue {
     }
 
     /// Whether any job is due, read without taking the writer (idle workers ask this every poll).
-    fn anything_due(&self, now: i64) -> ApiResult<bool> {
+    fn anything_due(&self, now: i64, kinds: &[&str]) -> ApiResult<bool> {
         use crate::db::harvester::harvester_jobs as j;
         use diesel::prelude::*;
         let due = j::state
@@ -243,6 +258,7 @@ impl Queue {
             .or(j::state.eq("running").and(j::lease_until.lt(now)));
         crate::db_read!(self.db, |conn| Ok(j::table
             .filter(due)
+            .filter(j::kind.eq_any(kinds))
             .select(j::id)
             .first::<i64>(conn)
             .optional()?

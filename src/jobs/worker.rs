@@ -27,6 +27,13 @@ impl Handlers {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The kinds handled here, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut k: Vec<&'static str> = self.0.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
 }
 
 /// How long to wait before attempt `n + 1` after `n` failed: 1 s, 2 s, 4 s … capped at 5 minutes, with
@@ -71,8 +78,8 @@ async fn work(queue: Arc<Queue>, handlers: Arc<Handlers>, idle_poll: Duration) {
     loop {
         // Listen before claiming, so a job enqueued between an empty claim and the wait still wakes us.
         let bell = queue.bell.notified();
-        let q = queue.clone();
-        match blocking(move || q.claim()).await {
+        let (q, kinds) = (queue.clone(), handlers.kinds());
+        match blocking(move || q.claim(&kinds)).await {
             Ok(Some(job)) => run_one(&queue, &handlers, job).await,
             Ok(None) => {
                 let _ = tokio::time::timeout(idle_poll, bell).await;

@@ -12,6 +12,7 @@ mod experiments;
 mod graphql;
 mod hangs;
 mod hardening;
+mod jobs;
 mod logged_models;
 mod metrics;
 mod openapi;
