@@ -139,9 +139,11 @@ async fn pull(
         .get("completed_at")
         .and_then(m::millis)
         .unwrap_or_else(crate::service::now_ms);
+    let started = record.get("started_at").and_then(m::millis);
     log_data(
         st,
         &run_id,
+        started,
         m::params(&record["submission_metadata"]),
         m::tags(&name, &record),
         metrics,
@@ -320,11 +322,13 @@ async fn ensure_run(
     .await
 }
 
-/// Params not yet on the run (MLflow params never change), every tag, and metrics whose latest value
-/// differs, in batches within MLflow's limits.
+/// The start EvalAI reports (a run made while the submission was queued starts at its submission), params
+/// not yet on the run (MLflow params never change), every tag, and metrics whose latest value differs, in
+/// batches within MLflow's limits.
 async fn log_data(
     st: &Arc<AppState>,
     run_id: &str,
+    started: Option<i64>,
     params: Vec<(String, String)>,
     tags: Vec<(String, String)>,
     metrics: Vec<(String, f64)>,
@@ -333,6 +337,9 @@ async fn log_data(
     let (s, r) = (st.clone(), run_id.to_string());
     blocking(move || {
         let run = runs::get(&s, &r)?;
+        if let Some(t) = started.filter(|t| *t != run.info.start_time) {
+            runs::set_start_time(&s, &r, t)?;
+        }
         let have_params: std::collections::HashMap<&str, &str> =
             run.data.params.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
         let have_metrics: std::collections::HashMap<&str, f64> =

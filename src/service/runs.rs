@@ -145,6 +145,17 @@ pub fn update(st: &AppState, req: &UpdateRun) -> ApiResult<RunInfo> {
     })
 }
 
+/// Move a run's start time (the EvalAI bridge learns when a submission it saw queued really started).
+pub fn set_start_time(st: &AppState, run_id: &str, start: i64) -> ApiResult<()> {
+    db_write!(st.db, |conn| {
+        conn.active_run_row(run_id)?;
+        diesel::update(runs::table.find(run_id))
+            .set(runs::start_time.eq(start))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
 pub fn set_deleted(st: &AppState, run_id: &str, deleted: bool) -> ApiResult<()> {
     let (stage, when) = if deleted {
         ("deleted", Some(now_ms()))

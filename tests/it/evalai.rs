@@ -181,6 +181,7 @@ async fn signed_webhook_brings_metrics(b: Backend) {
 async fn poller_follows_submissions(b: Backend) {
     let fake = FakeEvalai::start();
     fake.add(1, "submitted", b"p".to_vec(), ".txt");
+    fake.set(1, "started_at", json!(null));
     fake.with(|s| s.staff = false);
     let (t, _dir) = bridge_app!(b, fake, 1);
     eventually!(
@@ -191,12 +192,14 @@ async fn poller_follows_submissions(b: Backend) {
             .find(|r| r["info"]["status"] == "SCHEDULED")
     );
     fake.set(1, "status", json!("running"));
+    fake.set(1, "started_at", json!("2026-11-26T18:00:00.000000Z"));
     eventually!(
         20,
-        "run 1 running",
+        "run 1 running, started when EvalAI says",
         runs_of!(t, 1)
             .into_iter()
-            .find(|r| r["info"]["status"] == "RUNNING")
+            .find(|r| r["info"]["status"] == "RUNNING"
+                && r["info"]["start_time"] == json!(1_795_716_000_000i64))
     );
     // Throttled for a while: the poller waits as told and carries on.
     fake.with(|s| s.throttle = 2);
