@@ -12,6 +12,7 @@ use super::mapping::{self as m, is_terminal};
 use super::store::{self, Progress};
 use super::{files, Inst, PhaseCtx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+pub(super) use crate::jobs::worker::blocking;
 use crate::jobs::{Job, JobError, NewJob};
 use crate::service::{experiments, runs, AppState};
 
@@ -37,14 +38,6 @@ pub fn job(installation: &str, id: i64, record: Option<Value>) -> NewJob {
         }),
     )
     .key(format!("evalai:{installation}:{id}"))
-}
-
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("bridge worker failed: {e}")))?
 }
 
 /// An MLflow request built as its JSON body, as a client would send it.

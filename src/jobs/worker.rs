@@ -66,7 +66,8 @@ pub fn start(queue: Arc<Queue>, handlers: Handlers, n: usize, idle_poll: Duratio
     });
 }
 
-async fn blocking<T: Send + 'static>(
+/// Run blocking (diesel) work from a job on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::error::ApiResult<T> + Send + 'static,
 ) -> crate::error::ApiResult<T> {
     tokio::task::spawn_blocking(f)

@@ -12,7 +12,8 @@ use crate::evalai_support::{
     bridge_config, config, metric, now_s, param, signed, slack, slack_body, tag, SECRET,
 };
 use crate::{
-    app_on, artifact_tests, backend_tests, bridge_app, eventually, runs_of, still_once, tracked,
+    app_on, artifact_tests, backend_tests, bridge_app, evalai_files, eventually, runs_of,
+    still_once, tracked,
 };
 
 async fn slack_poke_harvests_a_model(b: Backend, a: Arts) {
@@ -56,15 +57,8 @@ async fn slack_poke_harvests_a_model(b: Backend, a: Arts) {
         Some("ResNet-50 fine-tuned, lr=3e-4, 20 epochs")
     );
     let run_id = run["info"]["run_id"].as_str().unwrap().to_string();
-    let listed = t
-        .ok_get(&format!("artifacts/list?run_id={run_id}&path=evalai"))
-        .await;
-    let files: Vec<&str> = listed["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = evalai_files!(t, run_id);
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
     for f in [
         "evalai/input_file.zip",
         "evalai/stdout_file.txt",
@@ -343,15 +337,8 @@ async fn foreign_file_urls_are_refused(b: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let listed = t
-        .ok_get(&format!("artifacts/list?run_id={run_id}&path=evalai"))
-        .await;
-    let files: Vec<&str> = listed["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = evalai_files!(t, run_id);
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
     assert!(
         files.contains(&"evalai/input_file.txt") && !files.iter().any(|f| f.contains("stdout")),
         "{files:?}"

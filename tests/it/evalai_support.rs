@@ -178,3 +178,19 @@ pub fn tag(run: &Value, key: &str) -> Option<String> {
             .to_string(),
     )
 }
+
+/// The paths under a run's `evalai/` artifacts.
+#[macro_export]
+macro_rules! evalai_files {
+    ($t:expr, $run_id:expr) => {{
+        let listed = $t
+            .ok_get(&format!("artifacts/list?run_id={}&path=evalai", $run_id))
+            .await;
+        listed["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    }};
+}
