@@ -22,6 +22,60 @@ pub enum Command {
     /// The EvalAI bridge from the command line.
     #[command(subcommand)]
     Evalai(EvalaiCommand),
+    /// Validate and statically scan a submission (a zip, or a folder with an `MLmodel`), or scan any
+    /// folder or file: prints the report and exits 1 when the scan fails under the policy.
+    Scan {
+        /// The zip, folder or file to scan.
+        path: String,
+        /// `text` (for people) or `json` (the report as the server stores it).
+        #[arg(long, default_value = "text")]
+        format: String,
+        #[command(flatten)]
+        scan: ScanFlags,
+    },
+    /// The competition's submission template.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Write the submission starter kit (model.py, make_submission.py, weights.json, README.md) into DIR.
+    Init {
+        dir: String,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The scan's settings, shared by the server and `harvester scan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScanFlags {
+    /// A folder of advisories in OSV's JSON format (e.g. OSV's PyPI export, unzipped); default: the
+    /// small snapshot built in (advisories/README.md says how to refresh a real one).
+    #[arg(long, env = "HARVESTER_ADVISORY_DB")]
+    pub advisory_db: Option<String>,
+    /// The lowest severity that fails a scan: `high`, `medium` or `low` (default `high`).
+    #[arg(long, env = "HARVESTER_SCAN_FAIL_ON")]
+    pub scan_fail_on: Option<String>,
+    /// The scan policy file (TOML: `fail_on`, and `[[allow]]` entries of `rule`, `path`, `reason`).
+    #[arg(long, env = "HARVESTER_SCAN_CONFIG")]
+    pub scan_config: Option<String>,
+}
+
+impl ScanFlags {
+    pub fn options(&self) -> Result<crate::scan::Options, String> {
+        let advisories = match &self.advisory_db {
+            Some(dir) => crate::scan::Advisories::load(std::path::Path::new(dir))?,
+            None => crate::scan::Advisories::snapshot(),
+        };
+        Ok(crate::scan::Options {
+            policy: crate::scan::Policy::load(self.scan_config.as_deref(), self.scan_fail_on.as_deref())?,
+            advisories: std::sync::Arc::new(advisories),
+            limits: Default::default(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +238,9 @@ pub struct ServerConfig {
     /// Milliseconds an idle worker waits before looking for jobs other replicas queued.
     #[arg(long, env = "HARVESTER_JOB_POLL_MS", default_value_t = 500)]
     pub job_poll_ms: u64,
+
+    #[command(flatten)]
+    pub scan: ScanFlags,
 }
 
 impl ServerConfig {
@@ -223,6 +280,7 @@ impl ServerConfig {
             job_workers: 8,
             job_lease_secs: 30,
             job_poll_ms: 500,
+            scan: ScanFlags::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `harvester` binary: parse flags, set up logging, run the server.
 
 use clap::Parser;
-use harvester::config::{Cli, Command, EvalaiCommand};
+use harvester::config::{Cli, Command, EvalaiCommand, TemplateCommand};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging() {
@@ -33,6 +33,29 @@ fn tune_allocator() {
     }
 }
 
+/// `harvester scan PATH`: 0 passed, 1 failed under the policy, 2 could not scan.
+fn scan_command(path: &str, format: &str, flags: &harvester::config::ScanFlags) -> std::process::ExitCode {
+    let result = flags
+        .options()
+        .and_then(|opts| harvester::scan::scan_path_isolated(std::path::Path::new(path), &opts));
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("harvester: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", harvester::scan::render(path, &report));
+    }
+    match report.verdict {
+        harvester::scan::Verdict::Passed => std::process::ExitCode::SUCCESS,
+        harvester::scan::Verdict::Failed => std::process::ExitCode::from(1),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     tune_allocator();
     let cli = Cli::parse();
@@ -40,6 +63,22 @@ fn main() -> std::process::ExitCode {
         Command::DumpOpenapi => {
             print!("{}", harvester::openapi::spec_json());
             std::process::ExitCode::SUCCESS
+        }
+        Command::Scan { path, format, scan } => scan_command(&path, &format, &scan),
+        Command::Template(TemplateCommand::Init { dir, force }) => {
+            match harvester::template::init(std::path::Path::new(&dir), force) {
+                Ok(files) => {
+                    for f in files {
+                        println!("{f}");
+                    }
+                    println!("Next: edit model.py, then `python make_submission.py` writes submission.zip.");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("harvester: {e}");
+                    std::process::ExitCode::from(2)
+                }
+            }
         }
         Command::Evalai(EvalaiCommand::Sync {
             challenge,

@@ -34,8 +34,9 @@ use crate::api;
         api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
         api::webhooks::test,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
+        api::scans::get, api::scans::rescan, api::scans::override_scan,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"))
 )]
 pub struct ApiDoc;
 

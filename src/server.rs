@@ -37,9 +37,11 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
         })?),
         None => None,
     };
+    let scan = config.scan.options()?;
     let hooks = crate::service::webhooks::Hooks::default();
     let mut state = AppState::new(db, config, artifacts, hooks);
     state.bridge = bridge.map(|b| std::sync::Arc::new(crate::bridge::Bridge::new(b)));
+    state.scan = std::sync::Arc::new(scan);
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     start_jobs(&state)?;
     Ok(state)
@@ -49,6 +51,11 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
 fn start_jobs(state: &AppState) -> Result<(), String> {
     let mut handlers = crate::jobs::worker::Handlers::default();
     crate::service::webhook_jobs::register(&mut handlers, std::sync::Arc::new(state.clone()));
+    crate::service::scan_jobs::register(&mut handlers, std::sync::Arc::new(state.clone()));
+    let queued = crate::service::scans::backfill(state).map_err(|e| e.message)?;
+    if queued > 0 {
+        tracing::info!("queued scans of {queued} model versions that had none");
+    }
     if state.bridge.is_some() {
         crate::bridge::register(&mut handlers, std::sync::Arc::new(state.clone()));
         crate::bridge::start_polls(state).map_err(|e| e.message)?;
@@ -99,7 +106,11 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
             web::resource("/model-versions/get-artifact")
                 .route(web::get().to(api::model_versions::get_artifact)),
         )
-        .service(web::scope("/api/harvester/v1").configure(api::evalai::routes))
+        .service(
+            web::scope("/api/harvester/v1")
+                .configure(api::evalai::routes)
+                .configure(api::scans::routes),
+        )
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
         .service(
             web::scope("/ajax-api/2.0/mlflow")

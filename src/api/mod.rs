@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod evalai;
+pub mod scans;
 pub mod experiments;
 pub mod extract;
 pub mod fallback;

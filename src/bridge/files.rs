@@ -280,7 +280,6 @@ pub async fn register(
         "tags": [
             {"key": "evalai.installation", "value": reg.installation},
             {"key": "evalai.submission_id", "value": sid},
-            {"key": "harvester.scan.status", "value": "pending"},
         ],
     }))?;
     let s = st.clone();

@@ -45,3 +45,24 @@ diesel::table! {
         polled_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    harvester_scans (workspace, name, version) {
+        workspace -> Text,
+        name -> Text,
+        version -> Integer,
+        status -> Text,
+        report -> Nullable<Text>,
+        error -> Nullable<Text>,
+        high -> Integer,
+        medium -> Integer,
+        low -> Integer,
+        scanned_at -> Nullable<BigInt>,
+        override_status -> Nullable<Text>,
+        override_reason -> Nullable<Text>,
+        override_at -> Nullable<BigInt>,
+        history -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

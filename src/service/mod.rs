@@ -40,6 +40,8 @@ pub mod run_data;
 pub mod run_io;
 pub mod run_writes;
 pub mod runs;
+pub mod scan_jobs;
+pub mod scans;
 pub mod ui_files;
 pub mod validation;
 pub mod version_sources;
@@ -73,6 +75,8 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::Queue>,
     /// The EvalAI bridge, when `--evalai-config` names installations.
     pub bridge: Option<Arc<crate::bridge::Bridge>>,
+    /// The scan's policy, advisories and limits (`--scan-fail-on`, `--scan-config`, `--advisory-db`).
+    pub scan: Arc<crate::scan::Options>,
 }
 
 impl AppState {
@@ -98,6 +102,10 @@ impl AppState {
         AppState {
             jobs: Arc::new(jobs),
             bridge: None,
+            scan: Arc::new(crate::scan::Options {
+                advisories: Arc::new(crate::scan::Advisories::snapshot()),
+                ..Default::default()
+            }),
             searches: Arc::new(tokio::sync::Semaphore::new(searches)),
             security: Arc::new(security),
             db,

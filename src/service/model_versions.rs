@@ -40,6 +40,9 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
         check_traversal(&source)?;
     }
     let tags = tag_pairs(&req.tags)?;
+    for (k, _) in &tags {
+        super::scans::guard_tag(k)?;
+    }
     let is_prompt = tags
         .iter()
         .any(|(k, val)| k == IS_PROMPT && val.eq_ignore_ascii_case("true"));
@@ -139,6 +142,10 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
         };
         let entity = rr::entity(prompt, "MODEL_VERSION", "PROMPT_VERSION");
         webhooks::fire_in(conn, entity, "CREATED", data)?;
+        if !prompt {
+            // Scanned before anyone may serve it (service::scans).
+            super::scans::queue_in(conn, &name, version, "created")?;
+        }
         Ok(version)
     })?;
     st.jobs.wake();
@@ -253,6 +260,7 @@ pub fn set_tag(
     value: &Option<String>,
 ) -> ApiResult<()> {
     let (key, value) = tag_pair(key, value)?;
+    super::scans::guard_tag(&key)?;
     db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
         // MLflow's key is (workspace, key, name, version); the workspace is left to its default.
@@ -281,6 +289,7 @@ pub fn set_tag(
 }
 
 pub fn delete_tag(st: &AppState, name: &str, version: i64, key: &str) -> ApiResult<()> {
+    super::scans::guard_tag(key)?;
     db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
         diesel::delete(mvt::table.find((name, Int32::from(version), key))).execute(conn)?;

@@ -90,9 +90,21 @@ async fn slack_poke_harvests_a_model(b: Backend, a: Arts) {
         })
         .collect();
     assert!(
-        tags.contains(&("harvester.scan.status".into(), "pending".into())),
+        tags.iter().any(|(k, _)| k == "harvester.scan.status"),
         "{tags:?}"
     );
+    // This package is no template submission (no signature, no input example, a pickled class): its
+    // scan fails, with the validator's findings.
+    let scan = eventually!(30, "the version's scan", {
+        let (_, _, body) = t
+            .raw(TestRequest::get().uri("/api/harvester/v1/scans/bridge-test-challenge-1/1"))
+            .await;
+        let s: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (s["scan_status"] != "pending").then_some(s)
+    });
+    assert_eq!(scan["status"], "failed", "{scan}");
+    let rules: Vec<&str> = scan["report"]["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert!(rules.contains(&"HV-VAL-SIGNATURE") && rules.contains(&"HV-VAL-INPUT-EXAMPLE"), "{rules:?}");
     assert!(
         tags.contains(&("evalai.submission_id".into(), "2".into())),
         "{tags:?}"
