@@ -26,8 +26,13 @@ BACKENDS=sqlite
 if [ -n "$QUICK" ]; then
   # The harness must not rot; a debug build is enough for that and saves a release build in CI.
   cargo build --bins --locked
-  exec target/debug/harvester-bench --backends "$BACKENDS" --harvester target/debug/harvester \
+  target/debug/harvester-bench --backends "$BACKENDS" --harvester target/debug/harvester \
     --out bench/results/quick.json "$@"
+  # W9, the scan against bandit + picklescan: a few submissions, answers compared.
+  .venv-bench/bin/python bench/scan_bench.py --harvester target/debug/harvester --n 20 --out bench/results/scan-quick.json
+  exit 0
 fi
 cargo build --release --bins --locked
 target/release/harvester-bench --backends "$BACKENDS" --harvester target/release/harvester "$@" | tee bench/results/latest.md
+.venv-bench/bin/python bench/scan_bench.py --harvester target/release/harvester --n 200 --out bench/results/scan.json \
+  | tee -a bench/results/latest.md

@@ -177,11 +177,12 @@ pub fn scan_nested(scan: &mut Scan, path: &str, data: &[u8], depth: u32) {
 }
 
 /// A folder, recursively: symlinks are not followed (one that leads outside the folder is a finding).
+/// Files are listed first (the limits apply to the listing), then read and scanned on every core.
 pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
     let base = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
     let mut stack = vec![base.clone()];
-    let mut total: u64 = 0;
-    while let Some(dir) = stack.pop() {
+    let (mut total, mut listed) = (0u64, Vec::new());
+    'walk: while let Some(dir) = stack.pop() {
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
             .filter_map(Result::ok)
@@ -210,14 +211,14 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
                 stack.push(p);
                 continue;
             }
-            if scan.files + 1 > scan.opts.limits.max_entries {
+            if listed.len() as u64 + 1 > scan.opts.limits.max_entries {
                 scan.add(Finding::new(
                     "HV-ARC-BOMB",
                     Severity::High,
                     &rel,
                     format!("more than {} files", scan.opts.limits.max_entries),
                 ));
-                return Ok(());
+                break 'walk;
             }
             total += meta.len();
             if total > scan.opts.limits.max_total_bytes {
@@ -227,15 +228,44 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
                     &rel,
                     format!("the files add up to more than {} bytes", scan.opts.limits.max_total_bytes),
                 ));
-                return Ok(());
+                break 'walk;
             }
             if meta.len() > scan.opts.limits.max_file_bytes {
                 too_big(scan, &rel, meta.len());
                 continue;
             }
-            let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-            scan.file(&rel, &data, 0);
+            listed.push((rel, p));
         }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = listed.len().div_ceil(threads).max(64);
+    let opts = scan.opts;
+    let parts: Vec<Result<Scan, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = listed
+            .chunks(chunk)
+            .map(|files| {
+                std::thread::Builder::new()
+                    .stack_size(256 << 20)
+                    .spawn_scoped(s, move || {
+                        let mut part = Scan::new(opts);
+                        for (rel, p) in files {
+                            let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                            part.file(rel, &data, 0);
+                        }
+                        Ok(part)
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|_| Err("a scan thread stopped on an internal error".into())),
+                Err(e) => Err(format!("cannot start a scan thread: {e}")),
+            })
+            .collect()
+    });
+    for part in parts {
+        scan.merge(part?);
     }
     Ok(())
 }

@@ -195,6 +195,15 @@ impl<'o> Scan<'o> {
         }
     }
 
+    /// Take in what another part of the same scan found.
+    pub fn merge(&mut self, other: Scan<'o>) {
+        self.findings.extend(other.findings);
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.manifest.extend(other.manifest);
+        self.texts.extend(other.texts);
+    }
+
     pub fn add(&mut self, f: Finding) {
         self.findings.push(f);
     }
