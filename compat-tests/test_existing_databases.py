@@ -64,7 +64,7 @@ class _Server:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted but not answering yet
                 pass
             if self.proc.poll() is not None:
                 break
@@ -183,8 +183,11 @@ def snapshot(c):
                                  sorted((v.version, v.current_stage) for v in m.latest_versions or []))
                                 for m in regs]
     versions = sorted(c.search_model_versions(""), key=lambda v: (v.name, int(v.version)))
+    # Harvester scans every version it finds (stock's ones too) and tags the result as harvester.scan.*;
+    # those tags are Harvester's own addition, so the comparison leaves them out.
     out["versions"] = [(v.name, v.version, v.source, v.run_id, v.current_stage, v.status, v.description,
-                        sorted(v.tags.items()), sorted(c.get_model_version(v.name, v.version).aliases))
+                        sorted((k, x) for k, x in v.tags.items() if not k.startswith("harvester.scan.")),
+                        sorted(c.get_model_version(v.name, v.version).aliases))
                        for v in versions]
     out["webhooks"] = sorted((w.name, w.url, str(w.status), sorted(str(e) for e in w.events))
                              for w in c.list_webhooks())

@@ -181,6 +181,20 @@ fn unpack_model(pkg: &Path) -> Result<Result<(tempfile::TempDir, Vec<String>), S
             )))
         }
     };
+    // A bomb is not unpacked: the declared sizes and ratios are checked first, and each entry is read
+    // no further than its header says (the scan then reports on what was unpacked).
+    let limits = crate::scan::Limits::default();
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let Ok(e) = zip.by_index_raw(i) else { continue };
+        total = total.saturating_add(e.size());
+        if e.size() > (1 << 20) && e.size() / e.compressed_size().max(1) > limits.max_ratio {
+            return Ok(Err(format!("archive refused: {} inflates {}:1 (a zip bomb?)", e.name(), e.size() / e.compressed_size().max(1))));
+        }
+    }
+    if total > limits.max_total_bytes {
+        return Ok(Err(format!("archive refused: {total} bytes unpacked, more than {}", limits.max_total_bytes)));
+    }
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal(format!("{e}")))?;
     let mut files = Vec::new();
     for i in 0..zip.len() {
@@ -201,8 +215,12 @@ fn unpack_model(pkg: &Path) -> Result<Result<(tempfile::TempDir, Vec<String>), S
             std::fs::create_dir_all(p).map_err(|e| ApiError::internal(format!("{e}")))?;
         }
         let mut out = std::fs::File::create(&to).map_err(|e| ApiError::internal(format!("{e}")))?;
-        std::io::copy(&mut e, &mut out)
+        let declared = e.size();
+        let copied = std::io::copy(&mut (&mut e).take(declared + 1), &mut out)
             .map_err(|e| ApiError::invalid(format!("zip entry: {e}")))?;
+        if copied > declared {
+            return Ok(Err(format!("archive refused: {} inflates past its declared size", rel.display())));
+        }
         files.push(rel.to_string_lossy().replace('\\', "/"));
     }
     Ok(Ok((dir, files)))

@@ -67,6 +67,24 @@ async fn harvested_template_submissions_are_scanned(b: Backend) {
         .cloned()
         .unwrap_or_else(|| panic!("{bad}"));
     assert_eq!((hit["file"].as_str(), hit["line"].as_u64()), (Some("model.py"), Some(26)), "{hit}");
+
+    // A zip bomb is not unpacked: no version, and the run says why.
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default();
+    z.start_file("model/MLmodel", o).unwrap();
+    z.write_all(b"flavors: {}\n").unwrap();
+    z.start_file("model/zeros.bin", o).unwrap();
+    z.write_all(&vec![0u8; 40 << 20]).unwrap();
+    fake.add(33, "finished", z.finish().unwrap().into_inner(), ".zip");
+    let (s, _) = t.send(slack(33)).await;
+    assert_eq!(s.as_u16(), 200);
+    let row = eventually!(60, "the bomb's submission logged", {
+        tracked!(t, 33).filter(|r| r["state"] == "logged")
+    });
+    assert!(row["model_version"].is_null(), "{row}");
+    let runs = crate::runs_of!(t, 33);
+    let why = runs[0]["data"]["tags"].as_array().unwrap().iter().find(|t| t["key"] == "harvester.evalai.model_error").cloned();
+    assert!(why.is_some_and(|w| w["value"].as_str().unwrap().contains("archive refused")), "{runs:?}");
 }
 
 backend_tests!(harvested_template_submissions_are_scanned);
