@@ -286,7 +286,9 @@ async fn metrics_before_the_record(b: Backend) {
         runs_of!(t, 7)
             .into_iter()
             .find(|r| metric(r, "val_split.top5") == Some(0.99)
-                && metric(r, "test_split.accuracy").is_some())
+                && metric(r, "test_split.accuracy").is_some()
+                // The pull writes the metrics, then the status: wait for the whole of it.
+                && r["info"]["status"] == "FINISHED")
     );
     assert_eq!(run["info"]["status"], "FINISHED");
 }
