@@ -71,7 +71,10 @@ impl ScanFlags {
             None => crate::scan::Advisories::snapshot(),
         };
         Ok(crate::scan::Options {
-            policy: crate::scan::Policy::load(self.scan_config.as_deref(), self.scan_fail_on.as_deref())?,
+            policy: crate::scan::Policy::load(
+                self.scan_config.as_deref(),
+                self.scan_fail_on.as_deref(),
+            )?,
             advisories: std::sync::Arc::new(advisories),
             limits: Default::default(),
         })

@@ -34,7 +34,11 @@ fn tune_allocator() {
 }
 
 /// `harvester scan PATH`: 0 passed, 1 failed under the policy, 2 could not scan.
-fn scan_command(path: &str, format: &str, flags: &harvester::config::ScanFlags) -> std::process::ExitCode {
+fn scan_command(
+    path: &str,
+    format: &str,
+    flags: &harvester::config::ScanFlags,
+) -> std::process::ExitCode {
     let result = flags
         .options()
         .and_then(|opts| harvester::scan::scan_path_isolated(std::path::Path::new(path), &opts));
@@ -46,7 +50,10 @@ fn scan_command(path: &str, format: &str, flags: &harvester::config::ScanFlags) 
         }
     };
     if format == "json" {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print!("{}", harvester::scan::render(path, &report));
     }

@@ -2,7 +2,6 @@
 
 pub mod artifacts;
 pub mod evalai;
-pub mod scans;
 pub mod experiments;
 pub mod extract;
 pub mod fallback;
@@ -13,6 +12,7 @@ pub mod metrics;
 pub mod model_versions;
 pub mod registered_models;
 pub mod runs;
+pub mod scans;
 pub mod ui;
 pub mod webhooks;
 

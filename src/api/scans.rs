@@ -11,7 +11,9 @@ use crate::service::scans::{self, ScanRow};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/scans/{model}/{version}").route(web::get().to(get)))
         .service(web::resource("/scans/{model}/{version}/rescan").route(web::post().to(rescan)))
-        .service(web::resource("/scans/{model}/{version}/override").route(web::post().to(override_scan)));
+        .service(
+            web::resource("/scans/{model}/{version}/override").route(web::post().to(override_scan)),
+        );
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -55,15 +57,25 @@ pub struct Scan {
 impl From<ScanRow> for Scan {
     fn from(r: ScanRow) -> Scan {
         let override_ = match (r.override_status, r.override_reason) {
-            (Some(status), Some(reason)) => Some(Override { status, reason, at: r.override_at }),
+            (Some(status), Some(reason)) => Some(Override {
+                status,
+                reason,
+                at: r.override_at,
+            }),
             _ => None,
         };
         Scan {
             name: r.name,
             version: r.version.to_string(),
-            status: override_.as_ref().map_or(r.status.clone(), |o| o.status.clone()),
+            status: override_
+                .as_ref()
+                .map_or(r.status.clone(), |o| o.status.clone()),
             scan_status: r.status,
-            counts: Counts { high: r.high, medium: r.medium, low: r.low },
+            counts: Counts {
+                high: r.high,
+                medium: r.medium,
+                low: r.low,
+            },
             scanned_at: r.scanned_at,
             error: r.error,
             override_,
@@ -74,15 +86,15 @@ impl From<ScanRow> for Scan {
 }
 
 fn version(raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::invalid(format!("Invalid value {raw} for parameter 'version' supplied")))
+    crate::service::registry_read::parse_version(Some(raw))
 }
 
 /// Who asked, for the history (the peer address until auth names a user).
 fn actor(req: &HttpRequest) -> String {
-    req.connection_info().realip_remote_addr().unwrap_or("unknown").to_string()
+    req.connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_string()
 }
 
 /// The scan of one model version, with its full report.
@@ -100,7 +112,11 @@ pub async fn get(st: State, path: web::Path<(String, String)>) -> ApiResult<Http
 #[utoipa::path(post, path = "/api/harvester/v1/scans/{model}/{version}/rescan", tag = "scans",
     params(("model" = String, Path, description = "registered model name"), ("version" = String, Path, description = "version number")),
     responses((status = 200, body = Scan), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn rescan(st: State, req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn rescan(
+    st: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (name, v) = path.into_inner();
     let v = version(&v)?;
     let by = actor(&req);
@@ -134,6 +150,9 @@ pub async fn override_scan(
     let status = crate::types::requests::required(&r.status, "status")?.to_string();
     let reason = crate::types::requests::required(&r.reason, "reason")?.to_string();
     let by = actor(&req);
-    let row = blocking(st, move |s| scans::override_status(s, &name, v, &status, &reason, &by)).await?;
+    let row = blocking(st, move |s| {
+        scans::override_status(s, &name, v, &status, &reason, &by)
+    })
+    .await?;
     json(&Scan::from(row))
 }

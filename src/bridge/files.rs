@@ -189,11 +189,18 @@ fn unpack_model(pkg: &Path) -> Result<Result<(tempfile::TempDir, Vec<String>), S
         let Ok(e) = zip.by_index_raw(i) else { continue };
         total = total.saturating_add(e.size());
         if e.size() > (1 << 20) && e.size() / e.compressed_size().max(1) > limits.max_ratio {
-            return Ok(Err(format!("archive refused: {} inflates {}:1 (a zip bomb?)", e.name(), e.size() / e.compressed_size().max(1))));
+            return Ok(Err(format!(
+                "archive refused: {} inflates {}:1 (a zip bomb?)",
+                e.name(),
+                e.size() / e.compressed_size().max(1)
+            )));
         }
     }
     if total > limits.max_total_bytes {
-        return Ok(Err(format!("archive refused: {total} bytes unpacked, more than {}", limits.max_total_bytes)));
+        return Ok(Err(format!(
+            "archive refused: {total} bytes unpacked, more than {}",
+            limits.max_total_bytes
+        )));
     }
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal(format!("{e}")))?;
     let mut files = Vec::new();
@@ -219,7 +226,10 @@ fn unpack_model(pkg: &Path) -> Result<Result<(tempfile::TempDir, Vec<String>), S
         let copied = std::io::copy(&mut (&mut e).take(declared + 1), &mut out)
             .map_err(|e| ApiError::invalid(format!("zip entry: {e}")))?;
         if copied > declared {
-            return Ok(Err(format!("archive refused: {} inflates past its declared size", rel.display())));
+            return Ok(Err(format!(
+                "archive refused: {} inflates past its declared size",
+                rel.display()
+            )));
         }
         files.push(rel.to_string_lossy().replace('\\', "/"));
     }

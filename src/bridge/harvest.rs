@@ -186,7 +186,12 @@ async fn pull(
                             "input file is not a model package: {why}"
                         );
                         // Said on the run, where the host looks for the model that did not appear.
-                        let (s, tag) = (st.clone(), from_json(json!({"run_id": run_id, "key": "harvester.evalai.model_error", "value": why}))?);
+                        let (s, tag) = (
+                            st.clone(),
+                            from_json(
+                                json!({"run_id": run_id, "key": "harvester.evalai.model_error", "value": why}),
+                            )?,
+                        );
                         blocking(move || runs::set_tag(&s, &tag)).await?;
                     }
                 }

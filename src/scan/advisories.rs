@@ -102,7 +102,8 @@ impl Advisories {
     pub fn snapshot() -> Advisories {
         let mut a = Advisories::default();
         for text in SNAPSHOT {
-            a.add(text).expect("the embedded advisory snapshot is valid");
+            a.add(text)
+                .expect("the embedded advisory snapshot is valid");
         }
         a
     }
@@ -112,13 +113,15 @@ impl Advisories {
         let mut a = Advisories::default();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let entries = std::fs::read_dir(&d).map_err(|e| format!("advisory db {}: {e}", d.display()))?;
+            let entries =
+                std::fs::read_dir(&d).map_err(|e| format!("advisory db {}: {e}", d.display()))?;
             for e in entries.filter_map(Result::ok) {
                 let p = e.path();
                 if p.is_dir() {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "json") {
-                    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    let text =
+                        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
                     a.add(&text).map_err(|e| format!("{}: {e}", p.display()))?;
                 }
             }
@@ -132,9 +135,15 @@ impl Advisories {
             return Ok(());
         }
         for aff in rec.affected {
-            let Some(pkg) = aff.package.filter(|p| p.ecosystem == "PyPI") else { continue };
+            let Some(pkg) = aff.package.filter(|p| p.ecosystem == "PyPI") else {
+                continue;
+            };
             let mut ranges = Vec::new();
-            for r in aff.ranges.iter().filter(|r| r.kind == "ECOSYSTEM" || r.kind == "SEMVER") {
+            for r in aff
+                .ranges
+                .iter()
+                .filter(|r| r.kind == "ECOSYSTEM" || r.kind == "SEMVER")
+            {
                 let mut intro: Option<Option<Version>> = None;
                 for ev in &r.events {
                     let parse = |s: &String| Version::from_str(s).ok();
@@ -150,14 +159,21 @@ impl Advisories {
                     ranges.push((i, None, None));
                 }
             }
-            let versions = aff.versions.iter().filter_map(|v| Version::from_str(v).ok()).collect();
-            self.by_package.entry(normalise(&pkg.name)).or_default().push(Advisory {
-                id: rec.id.clone(),
-                aliases: rec.aliases.clone(),
-                summary: rec.summary.clone(),
-                ranges,
-                versions,
-            });
+            let versions = aff
+                .versions
+                .iter()
+                .filter_map(|v| Version::from_str(v).ok())
+                .collect();
+            self.by_package
+                .entry(normalise(&pkg.name))
+                .or_default()
+                .push(Advisory {
+                    id: rec.id.clone(),
+                    aliases: rec.aliases.clone(),
+                    summary: rec.summary.clone(),
+                    ranges,
+                    versions,
+                });
         }
         Ok(())
     }
@@ -172,7 +188,9 @@ impl Advisories {
 
     /// The advisories that affect `package==version`.
     pub fn affecting(&self, package: &str, version: &str) -> Vec<&Advisory> {
-        let Ok(v) = Version::from_str(version) else { return Vec::new() };
+        let Ok(v) = Version::from_str(version) else {
+            return Vec::new();
+        };
         self.by_package
             .get(&normalise(package))
             .map(|list| list.iter().filter(|a| a.affects(&v)).collect())
@@ -189,9 +207,15 @@ mod tests {
         let a = Advisories::snapshot();
         assert_eq!(a.affecting("torch", "2.5.1").len(), 1);
         assert!(a.affecting("torch", "2.6.0").is_empty());
-        assert_eq!(a.affecting("Scikit_Learn", "1.4.2")[0].id, "GHSA-jw8x-6495-233v");
+        assert_eq!(
+            a.affecting("Scikit_Learn", "1.4.2")[0].id,
+            "GHSA-jw8x-6495-233v"
+        );
         assert_eq!(a.affecting("requests", "2.30.0").len(), 2);
-        assert!(a.affecting("requests", "2.2.0").iter().all(|x| x.id != "GHSA-j8r2-6x86-q33q"));
+        assert!(a
+            .affecting("requests", "2.2.0")
+            .iter()
+            .all(|x| x.id != "GHSA-j8r2-6x86-q33q"));
         assert!(a.affecting("requests", "2.32.3").is_empty());
     }
 }

@@ -27,12 +27,29 @@ fn scannable(name: &str) -> bool {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     matches!(
         ext.as_deref(),
-        Some("py" | "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "bin" | "ckpt" | "npy" | "npz" | "zip" | "skops")
+        Some(
+            "py" | "pkl"
+                | "pickle"
+                | "joblib"
+                | "dill"
+                | "pt"
+                | "pth"
+                | "bin"
+                | "ckpt"
+                | "npy"
+                | "npz"
+                | "zip"
+                | "skops"
+        )
     )
 }
 
 fn too_big(scan: &mut Scan, path: &str, size: u64) {
-    let sev = if scannable(path) { Severity::High } else { Severity::Low };
+    let sev = if scannable(path) {
+        Severity::High
+    } else {
+        Severity::Low
+    };
     scan.add(Finding::new(
         "HV-SCAN-SKIPPED",
         sev,
@@ -46,7 +63,11 @@ fn too_big(scan: &mut Scan, path: &str, size: u64) {
 
 /// The entries of the zip `data` (`prefix`: its path and `!` when it sits inside another file).
 fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
-    let shown = if prefix.is_empty() { "(archive)" } else { prefix.trim_end_matches('!') };
+    let shown = if prefix.is_empty() {
+        "(archive)"
+    } else {
+        prefix.trim_end_matches('!')
+    };
     let mut zip = match zip::ZipArchive::new(Cursor::new(data)) {
         Ok(z) => z,
         Err(e) => {
@@ -65,7 +86,11 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
             "HV-ARC-BOMB",
             Severity::High,
             shown,
-            format!("{} entries, more than the limit of {}", zip.len(), limits.max_entries),
+            format!(
+                "{} entries, more than the limit of {}",
+                zip.len(),
+                limits.max_entries
+            ),
         ));
         return;
     }
@@ -81,7 +106,12 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
                 e.is_dir(),
             ),
             Err(e) => {
-                scan.add(Finding::new("HV-ARC-INVALID", Severity::High, shown, format!("entry {i}: {e}")));
+                scan.add(Finding::new(
+                    "HV-ARC-INVALID",
+                    Severity::High,
+                    shown,
+                    format!("entry {i}: {e}"),
+                ));
                 continue;
             }
         };
@@ -108,7 +138,12 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
             continue;
         }
         if encrypted {
-            scan.add(Finding::new("HV-ARC-ENCRYPTED", Severity::High, &path, "an encrypted entry cannot be scanned"));
+            scan.add(Finding::new(
+                "HV-ARC-ENCRYPTED",
+                Severity::High,
+                &path,
+                "an encrypted entry cannot be scanned",
+            ));
             continue;
         }
         total = total.saturating_add(size);
@@ -117,7 +152,10 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
                 "HV-ARC-BOMB",
                 Severity::High,
                 shown,
-                format!("the entries add up to more than the limit of {} bytes", limits.max_total_bytes),
+                format!(
+                    "the entries add up to more than the limit of {} bytes",
+                    limits.max_total_bytes
+                ),
             ));
             return;
         }
@@ -126,7 +164,11 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
                 "HV-ARC-BOMB",
                 Severity::High,
                 &path,
-                format!("compression ratio {}:1 (limit {}:1)", size / csize.max(1), limits.max_ratio),
+                format!(
+                    "compression ratio {}:1 (limit {}:1)",
+                    size / csize.max(1),
+                    limits.max_ratio
+                ),
             ));
             continue;
         }
@@ -140,7 +182,12 @@ fn entries(scan: &mut Scan, prefix: &str, data: &[u8], depth: u32) {
             Err(e) => Err(std::io::Error::other(e.to_string())),
         };
         if let Err(e) = read {
-            scan.add(Finding::new("HV-ARC-INVALID", Severity::High, &path, format!("unreadable entry: {e}")));
+            scan.add(Finding::new(
+                "HV-ARC-INVALID",
+                Severity::High,
+                &path,
+                format!("unreadable entry: {e}"),
+            ));
             continue;
         }
         if buf.len() as u64 > size {
@@ -169,7 +216,10 @@ pub fn scan_nested(scan: &mut Scan, path: &str, data: &[u8], depth: u32) {
             "HV-ARC-NESTING",
             Severity::High,
             path,
-            format!("archives nested more than {} deep", scan.opts.limits.max_depth),
+            format!(
+                "archives nested more than {} deep",
+                scan.opts.limits.max_depth
+            ),
         ));
         return;
     }
@@ -179,7 +229,9 @@ pub fn scan_nested(scan: &mut Scan, path: &str, data: &[u8], depth: u32) {
 /// A folder, recursively: symlinks are not followed (one that leads outside the folder is a finding).
 /// Files are listed first (the limits apply to the listing), then read and scanned on every core.
 pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
-    let base = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+    let base = root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
     let mut stack = vec![base.clone()];
     let (mut total, mut listed) = (0u64, Vec::new());
     'walk: while let Some(dir) = stack.pop() {
@@ -194,9 +246,14 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
                 .strip_prefix(&base)
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
                 .unwrap_or_default();
-            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
             if meta.file_type().is_symlink() {
-                let inside = p.canonicalize().map(|t| t.starts_with(&base)).unwrap_or(false);
+                let inside = p
+                    .canonicalize()
+                    .map(|t| t.starts_with(&base))
+                    .unwrap_or(false);
                 if !inside {
                     scan.add(Finding::new(
                         "HV-ARC-SYMLINK",
@@ -226,7 +283,10 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
                     "HV-ARC-BOMB",
                     Severity::High,
                     &rel,
-                    format!("the files add up to more than {} bytes", scan.opts.limits.max_total_bytes),
+                    format!(
+                        "the files add up to more than {} bytes",
+                        scan.opts.limits.max_total_bytes
+                    ),
                 ));
                 break 'walk;
             }
@@ -237,7 +297,9 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
             listed.push((rel, p));
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     let chunk = listed.len().div_ceil(threads).max(64);
     let opts = scan.opts;
     let parts: Vec<Result<Scan, String>> = std::thread::scope(|s| {
@@ -249,7 +311,8 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
                     .spawn_scoped(s, move || {
                         let mut part = Scan::new(opts);
                         for (rel, p) in files {
-                            let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                            let data =
+                                std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
                             part.file(rel, &data, 0);
                         }
                         Ok(part)
@@ -259,7 +322,9 @@ pub fn walk_dir(scan: &mut Scan, root: &Path) -> Result<(), String> {
         handles
             .into_iter()
             .map(|h| match h {
-                Ok(h) => h.join().unwrap_or_else(|_| Err("a scan thread stopped on an internal error".into())),
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err("a scan thread stopped on an internal error".into())),
                 Err(e) => Err(format!("cannot start a scan thread: {e}")),
             })
             .collect()

@@ -14,8 +14,47 @@ pub enum Class {
 
 /// `(module, names)`: `*` is every name in the module and its submodules.
 const DANGEROUS: &[(&str, &[&str])] = &[
-    ("builtins", &["eval", "exec", "execfile", "compile", "open", "getattr", "setattr", "delattr", "__import__", "apply", "breakpoint", "input", "globals", "locals", "vars"]),
-    ("__builtin__", &["eval", "exec", "execfile", "compile", "open", "file", "getattr", "setattr", "delattr", "__import__", "apply", "breakpoint", "input", "globals", "locals", "vars"]),
+    (
+        "builtins",
+        &[
+            "eval",
+            "exec",
+            "execfile",
+            "compile",
+            "open",
+            "getattr",
+            "setattr",
+            "delattr",
+            "__import__",
+            "apply",
+            "breakpoint",
+            "input",
+            "globals",
+            "locals",
+            "vars",
+        ],
+    ),
+    (
+        "__builtin__",
+        &[
+            "eval",
+            "exec",
+            "execfile",
+            "compile",
+            "open",
+            "file",
+            "getattr",
+            "setattr",
+            "delattr",
+            "__import__",
+            "apply",
+            "breakpoint",
+            "input",
+            "globals",
+            "locals",
+            "vars",
+        ],
+    ),
     ("__builtins__", &["*"]),
     ("os", &["*"]),
     ("posix", &["*"]),
@@ -101,22 +140,87 @@ const DANGEROUS: &[(&str, &[&str])] = &[
 const OPAQUE: &[(&str, &[&str])] = &[
     ("cloudpickle", &["*"]),
     ("dill", &["*"]),
-    ("types", &["CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType"]),
+    (
+        "types",
+        &[
+            "CodeType",
+            "FunctionType",
+            "LambdaType",
+            "MethodType",
+            "ModuleType",
+        ],
+    ),
     ("copyreg", &["_reconstructor_function"]),
 ];
 
 const SAFE: &[(&str, &[&str])] = &[
-    ("builtins", &["set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "object", "int", "float", "complex", "str", "bool", "range", "slice", "NoneType", "Ellipsis", "type"]),
-    ("__builtin__", &["set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "object", "int", "float", "complex", "str", "unicode", "bool", "long", "range", "xrange", "slice"]),
+    (
+        "builtins",
+        &[
+            "set",
+            "frozenset",
+            "list",
+            "dict",
+            "tuple",
+            "bytearray",
+            "bytes",
+            "object",
+            "int",
+            "float",
+            "complex",
+            "str",
+            "bool",
+            "range",
+            "slice",
+            "NoneType",
+            "Ellipsis",
+            "type",
+        ],
+    ),
+    (
+        "__builtin__",
+        &[
+            "set",
+            "frozenset",
+            "list",
+            "dict",
+            "tuple",
+            "bytearray",
+            "bytes",
+            "object",
+            "int",
+            "float",
+            "complex",
+            "str",
+            "unicode",
+            "bool",
+            "long",
+            "range",
+            "xrange",
+            "slice",
+        ],
+    ),
     ("copy_reg", &["_reconstructor"]),
-    ("copyreg", &["_reconstructor", "__newobj__", "__newobj_ex__"]),
+    (
+        "copyreg",
+        &["_reconstructor", "__newobj__", "__newobj_ex__"],
+    ),
     ("collections", &["*"]),
     ("_codecs", &["encode"]),
     ("datetime", &["*"]),
     ("decimal", &["Decimal"]),
     ("fractions", &["Fraction"]),
     ("uuid", &["UUID"]),
-    ("pathlib", &["PosixPath", "PurePosixPath", "WindowsPath", "PureWindowsPath", "Path"]),
+    (
+        "pathlib",
+        &[
+            "PosixPath",
+            "PurePosixPath",
+            "WindowsPath",
+            "PureWindowsPath",
+            "Path",
+        ],
+    ),
     ("re", &["_compile"]),
     ("enum", &["Enum"]),
     ("numpy", &["*"]),
@@ -127,8 +231,46 @@ const SAFE: &[(&str, &[&str])] = &[
     ("pandas", &["*"]),
     ("joblib.numpy_pickle", &["NumpyArrayWrapper"]),
     ("_io", &["BytesIO"]),
-    ("torch", &["Size", "device", "dtype", "float32", "float16", "bfloat16", "float64", "int64", "int32", "int8", "uint8", "bool", "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage", "Tensor"]),
-    ("torch._utils", &["_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_device_tensor_from_numpy", "_rebuild_qtensor", "_rebuild_sparse_tensor"]),
+    (
+        "torch",
+        &[
+            "Size",
+            "device",
+            "dtype",
+            "float32",
+            "float16",
+            "bfloat16",
+            "float64",
+            "int64",
+            "int32",
+            "int8",
+            "uint8",
+            "bool",
+            "FloatStorage",
+            "DoubleStorage",
+            "HalfStorage",
+            "BFloat16Storage",
+            "LongStorage",
+            "IntStorage",
+            "ShortStorage",
+            "CharStorage",
+            "ByteStorage",
+            "BoolStorage",
+            "Tensor",
+        ],
+    ),
+    (
+        "torch._utils",
+        &[
+            "_rebuild_tensor",
+            "_rebuild_tensor_v2",
+            "_rebuild_parameter",
+            "_rebuild_parameter_with_state",
+            "_rebuild_device_tensor_from_numpy",
+            "_rebuild_qtensor",
+            "_rebuild_sparse_tensor",
+        ],
+    ),
     ("torch.storage", &["_load_from_bytes"]),
     ("torch.nn.modules", &["*"]),
     ("torch.nn.parameter", &["Parameter"]),
@@ -141,9 +283,11 @@ const SAFE: &[(&str, &[&str])] = &[
 fn listed(list: &[(&str, &[&str])], module: &str, name: &str) -> bool {
     list.iter().any(|(m, names)| {
         let exact = module == *m;
-        let sub = module.len() > m.len() && module.starts_with(m) && module.as_bytes()[m.len()] == b'.';
+        let sub =
+            module.len() > m.len() && module.starts_with(m) && module.as_bytes()[m.len()] == b'.';
         let top = name.split('.').next().unwrap_or(name);
-        (exact && names.iter().any(|n| *n == "*" || *n == top || *n == name)) || (sub && names.contains(&"*"))
+        (exact && names.iter().any(|n| *n == "*" || *n == top || *n == name))
+            || (sub && names.contains(&"*"))
     })
 }
 
@@ -172,11 +316,23 @@ mod tests {
         assert_eq!(classify("builtins", "set"), Class::Safe);
         assert_eq!(classify("subprocess", "Popen"), Class::Dangerous);
         assert_eq!(classify("os.path", "join"), Class::Dangerous);
-        assert_eq!(classify("numpy.core.multiarray", "_reconstruct"), Class::Safe);
+        assert_eq!(
+            classify("numpy.core.multiarray", "_reconstruct"),
+            Class::Safe
+        );
         assert_eq!(classify("numpy", "load"), Class::Dangerous);
-        assert_eq!(classify("numpy.testing._private.utils", "runstring"), Class::Dangerous);
-        assert_eq!(classify("sklearn.linear_model._base", "LinearRegression"), Class::Safe);
-        assert_eq!(classify("cloudpickle.cloudpickle", "_make_function"), Class::Opaque);
+        assert_eq!(
+            classify("numpy.testing._private.utils", "runstring"),
+            Class::Dangerous
+        );
+        assert_eq!(
+            classify("sklearn.linear_model._base", "LinearRegression"),
+            Class::Safe
+        );
+        assert_eq!(
+            classify("cloudpickle.cloudpickle", "_make_function"),
+            Class::Opaque
+        );
         assert_eq!(classify("types", "CodeType"), Class::Opaque);
         assert_eq!(classify("mymodule", "Thing"), Class::Unknown);
         assert_eq!(classify("numpyx", "Thing"), Class::Unknown);

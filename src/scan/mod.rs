@@ -17,7 +17,6 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -256,14 +255,12 @@ impl<'o> Scan<'o> {
         self.findings.sort_by(|a, b| {
             (&a.file, a.line, &a.rule, &a.snippet).cmp(&(&b.file, b.line, &b.rule, &b.snippet))
         });
-        self.findings
-            .dedup_by(|a, b| a.file == b.file && a.line == b.line && a.rule == b.rule && a.snippet == b.snippet);
-        self.opts.policy.apply(
-            self.findings,
-            validated,
-            self.files,
-            self.bytes,
-        )
+        self.findings.dedup_by(|a, b| {
+            a.file == b.file && a.line == b.line && a.rule == b.rule && a.snippet == b.snippet
+        });
+        self.opts
+            .policy
+            .apply(self.findings, validated, self.files, self.bytes)
     }
 }
 
@@ -346,7 +343,11 @@ pub fn render(input: &str, r: &Report) -> String {
             Some(l) => format!("{}:{l}", f.file),
             None => f.file.clone(),
         };
-        let sev = if f.allowed { "allowed".to_string() } else { f.severity.as_str().to_uppercase() };
+        let sev = if f.allowed {
+            "allowed".to_string()
+        } else {
+            f.severity.as_str().to_uppercase()
+        };
         let _ = writeln!(out, "{sev:<7} {:<18} {place}  {}", f.rule, f.message);
         if let Some(s) = &f.snippet {
             let _ = writeln!(out, "{:27}| {s}", "");

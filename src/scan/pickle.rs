@@ -11,7 +11,19 @@ use super::globals::{classify, Class};
 use super::{Finding, Scan, Severity};
 
 pub fn is_pickle_name(ext: &str) -> bool {
-    matches!(ext, "pkl" | "pickle" | "joblib" | "dill" | "pck" | "pt" | "pth" | "bin" | "ckpt" | "cloudpickle")
+    matches!(
+        ext,
+        "pkl"
+            | "pickle"
+            | "joblib"
+            | "dill"
+            | "pck"
+            | "pt"
+            | "pth"
+            | "bin"
+            | "ckpt"
+            | "cloudpickle"
+    )
 }
 
 /// A pickle by its look: a protocol 2+ header, ending at `STOP`.
@@ -108,7 +120,14 @@ pub fn walk(data: &[u8], start: usize) -> Walk {
                     match op {
                         b'S' => push = Some(Some(s.trim_matches(['\'', '"']).to_string())),
                         b'V' => push = Some(Some(s)),
-                        b'g' => push = Some(s.trim().parse().ok().and_then(|k| memo.get(&k).cloned().flatten())),
+                        b'g' => {
+                            push = Some(
+                                s.trim()
+                                    .parse()
+                                    .ok()
+                                    .and_then(|k| memo.get(&k).cloned().flatten()),
+                            )
+                        }
                         b'p' => {
                             if let Ok(k) = s.trim().parse() {
                                 memo.insert(k, recent.last().cloned().flatten());
@@ -137,7 +156,11 @@ pub fn walk(data: &[u8], start: usize) -> Walk {
                 0x93 => {
                     let n = recent.len();
                     match (n >= 2).then(|| (recent[n - 2].clone(), recent[n - 1].clone())) {
-                        Some((Some(module), Some(name))) => w.imports.push(Import { module, name, offset: at }),
+                        Some((Some(module), Some(name))) => w.imports.push(Import {
+                            module,
+                            name,
+                            offset: at,
+                        }),
                         _ => w.computed.push(at),
                     }
                     recent.truncate(n.saturating_sub(2));
@@ -187,9 +210,9 @@ pub fn walk(data: &[u8], start: usize) -> Walk {
                     memo.insert(k, recent.last().cloned().flatten());
                 }
                 // No argument.
-                b'(' | b'0' | b'1' | b'2' | b'N' | b'Q' | b'R' | b'a' | b'b' | b'd' | b'}' | b'e' | b'l'
-                | b']' | b'o' | b's' | b't' | b')' | b'u' | 0x81 | 0x85 | 0x86 | 0x87 | 0x88 | 0x89 | 0x8f
-                | 0x90 | 0x91 | 0x92 | 0x97 | 0x98 => push = Some(None),
+                b'(' | b'0' | b'1' | b'2' | b'N' | b'Q' | b'R' | b'a' | b'b' | b'd' | b'}'
+                | b'e' | b'l' | b']' | b'o' | b's' | b't' | b')' | b'u' | 0x81 | 0x85 | 0x86
+                | 0x87 | 0x88 | 0x89 | 0x8f | 0x90 | 0x91 | 0x92 | 0x97 | 0x98 => push = Some(None),
                 _ => {
                     fail(&mut w, at, &format!("unknown opcode 0x{op:02x}"));
                     return w;
@@ -211,7 +234,12 @@ pub fn walk(data: &[u8], start: usize) -> Walk {
 
 /// The shapes of `GLOBAL module\nname\n` in bytes that are not a parseable pickle.
 fn search_globals(data: &[u8], from: usize, out: &mut Vec<Import>) {
-    let ident = |b: &[u8]| !b.is_empty() && b.len() < 200 && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.');
+    let ident = |b: &[u8]| {
+        !b.is_empty()
+            && b.len() < 200
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+    };
     let mut i = from;
     while i < data.len() {
         if data[i] == b'c' || data[i] == b'i' {
@@ -260,7 +288,11 @@ pub fn walk_all(data: &[u8]) -> Walk {
 }
 
 fn at(offset: usize) -> String {
-    if offset == 0 { String::new() } else { format!(" (offset {offset})") }
+    if offset == 0 {
+        String::new()
+    } else {
+        format!(" (offset {offset})")
+    }
 }
 
 /// Report the imports of a walk (`what`: how the file names them, for messages).
@@ -270,12 +302,18 @@ fn report(scan: &mut Scan, path: &str, w: &Walk, rules: (&str, &str, &str)) {
         let q = format!("{}.{}", imp.module, imp.name);
         match classify(&imp.module, &imp.name) {
             Class::Safe => {}
-            Class::Dangerous => scan.add(Finding::new(
-                rules.0,
-                Severity::High,
-                path,
-                format!("imports {q}{}: loading this file can run code", at(imp.offset)),
-            ).named(&q)),
+            Class::Dangerous => scan.add(
+                Finding::new(
+                    rules.0,
+                    Severity::High,
+                    path,
+                    format!(
+                        "imports {q}{}: loading this file can run code",
+                        at(imp.offset)
+                    ),
+                )
+                .named(&q),
+            ),
             Class::Opaque if !opaque => {
                 opaque = true;
                 scan.add(Finding::new(
@@ -287,12 +325,15 @@ fn report(scan: &mut Scan, path: &str, w: &Walk, rules: (&str, &str, &str)) {
                 ).named(&q));
             }
             Class::Opaque => {}
-            Class::Unknown => scan.add(Finding::new(
-                rules.2,
-                Severity::Medium,
-                path,
-                format!("imports {q}, which is on neither the safe nor the dangerous list"),
-            ).named(&q)),
+            Class::Unknown => scan.add(
+                Finding::new(
+                    rules.2,
+                    Severity::Medium,
+                    path,
+                    format!("imports {q}, which is on neither the safe nor the dangerous list"),
+                )
+                .named(&q),
+            ),
         }
     }
     for &off in &w.computed {
@@ -308,7 +349,7 @@ fn report(scan: &mut Scan, path: &str, w: &Walk, rules: (&str, &str, &str)) {
 /// A pickle file. `named`: its extension says pickle (so a file that does not parse is a finding).
 pub fn scan(scan: &mut Scan, path: &str, data: &[u8], named: bool) {
     let w = walk_all(data);
-    if let (Some((off, why)), true) = (&w.error, named) {
+    if let Some((off, why)) = w.error.as_ref().filter(|_| named) {
         if w.imports.is_empty() && *off < 2 {
             scan.add(Finding::new(
                 "HV-PKL-INVALID",
@@ -318,7 +359,12 @@ pub fn scan(scan: &mut Scan, path: &str, data: &[u8], named: bool) {
             ));
         }
     }
-    report(scan, path, &w, ("HV-PKL-DANGEROUS", "HV-PKL-OPAQUE", "HV-PKL-UNKNOWN"));
+    report(
+        scan,
+        path,
+        &w,
+        ("HV-PKL-DANGEROUS", "HV-PKL-OPAQUE", "HV-PKL-UNKNOWN"),
+    );
 }
 
 /// A `.npy` array: an object array (`'descr': '|O'`) holds a pickle after its header.
@@ -330,11 +376,18 @@ pub fn scan_npy(scan: &mut Scan, path: &str, data: &[u8]) {
         1 => (le(data, 8, 2).unwrap_or(0) as usize, 10),
         _ => (le(data, 8, 4).unwrap_or(0) as usize, 12),
     };
-    let Some(header) = data.get(start..start + hlen) else { return };
+    let Some(header) = data.get(start..start + hlen) else {
+        return;
+    };
     let header = String::from_utf8_lossy(header);
     if header.contains("'|O'") || header.contains("\"|O\"") || header.contains("'O'") {
         let w = walk_all(&data[start + hlen..]);
-        report(scan, path, &w, ("HV-PKL-DANGEROUS", "HV-PKL-OPAQUE", "HV-PKL-UNKNOWN"));
+        report(
+            scan,
+            path,
+            &w,
+            ("HV-PKL-DANGEROUS", "HV-PKL-OPAQUE", "HV-PKL-UNKNOWN"),
+        );
     }
 }
 
@@ -342,10 +395,16 @@ pub fn scan_npy(scan: &mut Scan, path: &str, data: &[u8]) {
 fn skops_types(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
     match v {
         serde_json::Value::Object(o) => {
-            if let (Some(m), Some(c)) = (o.get("__module__").and_then(|v| v.as_str()), o.get("__class__").and_then(|v| v.as_str())) {
+            if let (Some(m), Some(c)) = (
+                o.get("__module__").and_then(|v| v.as_str()),
+                o.get("__class__").and_then(|v| v.as_str()),
+            ) {
                 out.push((m.to_string(), c.to_string()));
             }
-            if let (Some(m), Some(f)) = (o.get("module_path").and_then(|v| v.as_str()), o.get("function").and_then(|v| v.as_str())) {
+            if let (Some(m), Some(f)) = (
+                o.get("module_path").and_then(|v| v.as_str()),
+                o.get("function").and_then(|v| v.as_str()),
+            ) {
                 out.push((m.to_string(), f.to_string()));
             }
             o.values().for_each(|v| skops_types(v, out));
@@ -358,21 +417,44 @@ fn skops_types(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
 /// A skops file: a zip whose `schema.json` names every type it rebuilds (its `.npy` members are read too).
 pub fn scan_skops(scan: &mut Scan, path: &str, data: &[u8], depth: u32) {
     use std::io::Read;
-    let schema = zip::ZipArchive::new(std::io::Cursor::new(data)).ok().and_then(|mut z| {
-        let mut s = String::new();
-        z.by_name("schema.json").ok()?.take(64 << 20).read_to_string(&mut s).ok()?;
-        serde_json::from_str::<serde_json::Value>(&s).ok()
-    });
+    let schema = zip::ZipArchive::new(std::io::Cursor::new(data))
+        .ok()
+        .and_then(|mut z| {
+            let mut s = String::new();
+            z.by_name("schema.json")
+                .ok()?
+                .take(64 << 20)
+                .read_to_string(&mut s)
+                .ok()?;
+            serde_json::from_str::<serde_json::Value>(&s).ok()
+        });
     let Some(schema) = schema else {
-        scan.add(Finding::new("HV-SKOPS-INVALID", Severity::High, path, "a skops file without a readable schema.json"));
+        scan.add(Finding::new(
+            "HV-SKOPS-INVALID",
+            Severity::High,
+            path,
+            "a skops file without a readable schema.json",
+        ));
         return;
     };
     let mut types = Vec::new();
     skops_types(&schema, &mut types);
     let w = Walk {
-        imports: types.into_iter().map(|(module, name)| Import { module, name, offset: 0 }).collect(),
+        imports: types
+            .into_iter()
+            .map(|(module, name)| Import {
+                module,
+                name,
+                offset: 0,
+            })
+            .collect(),
         ..Walk::default()
     };
-    report(scan, path, &w, ("HV-SKOPS-DANGEROUS", "HV-SKOPS-OPAQUE", "HV-SKOPS-UNKNOWN"));
+    report(
+        scan,
+        path,
+        &w,
+        ("HV-SKOPS-DANGEROUS", "HV-SKOPS-OPAQUE", "HV-SKOPS-UNKNOWN"),
+    );
     super::archive::scan_nested(scan, path, data, depth);
 }

@@ -80,13 +80,19 @@ impl Policy {
     }
 
     fn allows(&self, f: &Finding) -> Option<&Allow> {
-        self.allow.iter().find(|a| {
-            a.rule == f.rule && a.path.as_ref().is_none_or(|p| p.matches(&f.file))
-        })
+        self.allow
+            .iter()
+            .find(|a| a.rule == f.rule && a.path.as_ref().is_none_or(|p| p.matches(&f.file)))
     }
 
     /// Mark allowed findings, count the rest and decide.
-    pub fn apply(&self, mut findings: Vec<Finding>, validated: bool, files: u64, bytes: u64) -> Report {
+    pub fn apply(
+        &self,
+        mut findings: Vec<Finding>,
+        validated: bool,
+        files: u64,
+        bytes: u64,
+    ) -> Report {
         let mut counts = Counts::default();
         for f in &mut findings {
             if let Some(a) = self.allows(f) {
@@ -106,7 +112,11 @@ impl Policy {
             .iter()
             .any(|f| !f.allowed && f.severity >= self.fail_on);
         Report {
-            verdict: if failing { Verdict::Failed } else { Verdict::Passed },
+            verdict: if failing {
+                Verdict::Failed
+            } else {
+                Verdict::Passed
+            },
             fail_on: self.fail_on,
             counts,
             validated,

@@ -28,9 +28,15 @@ impl<'a> Lines<'a> {
     }
     /// The 1-based line of a byte offset and its text.
     fn at(&self, offset: usize) -> (u32, &'a str) {
-        let i = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let end = self.starts.get(i + 1).map_or(self.src.len(), |e| e - 1);
-        (i as u32 + 1, &self.src[self.starts[i]..end.max(self.starts[i])])
+        (
+            i as u32 + 1,
+            &self.src[self.starts[i]..end.max(self.starts[i])],
+        )
     }
 }
 
@@ -90,7 +96,9 @@ impl Names {
                 let f = self.resolve(&c.func)?;
                 let arg0 = c.arguments.find_positional(0);
                 match f.as_str() {
-                    "builtins.__import__" | "importlib.import_module" => literal(arg0?)?.to_string(),
+                    "builtins.__import__" | "importlib.import_module" => {
+                        literal(arg0?)?.to_string()
+                    }
                     "builtins.getattr" => {
                         let base = self.resolve(arg0?)?;
                         format!("{base}.{}", literal(c.arguments.find_positional(1)?)?)
@@ -129,9 +137,16 @@ impl Names {
                             }
                         }
                         if let Expr::Attribute(a) = &*c.func {
-                            let codec = c.arguments.find_positional(0).and_then(literal).unwrap_or("");
+                            let codec = c
+                                .arguments
+                                .find_positional(0)
+                                .and_then(literal)
+                                .unwrap_or("");
                             if a.attr.as_str() == "decode"
-                                && matches!(codec, "rot13" | "rot_13" | "hex" | "base64" | "zlib" | "bz2")
+                                && matches!(
+                                    codec,
+                                    "rot13" | "rot_13" | "hex" | "base64" | "zlib" | "bz2"
+                                )
                             {
                                 self.hit = true;
                             }
@@ -144,7 +159,10 @@ impl Names {
                 }
             }
         }
-        let mut f = Find { names: self, hit: false };
+        let mut f = Find {
+            names: self,
+            hit: false,
+        };
         f.visit_expr(e);
         f.hit
     }
@@ -174,7 +192,8 @@ impl<'a> Visitor<'a> for Names {
                         continue;
                     }
                     let local = a.asname.as_ref().unwrap_or(&a.name).as_str();
-                    self.aliases.insert(local.into(), format!("{module}.{}", a.name.as_str()));
+                    self.aliases
+                        .insert(local.into(), format!("{module}.{}", a.name.as_str()));
                 }
             }
             Stmt::FunctionDef(f) => {
@@ -212,13 +231,20 @@ impl<'a> Visitor<'a> for Names {
 
 /// Is `e` a path outside the model directory: an absolute or home path, or one through `..`?
 fn outside(e: &Expr) -> bool {
-    let text = |s: &str| s.starts_with('/') || s.starts_with('~') || s.starts_with("\\\\") || s.split(['/', '\\']).any(|c| c == "..")
-        || (s.len() > 2 && s.as_bytes()[1] == b':' && s.as_bytes()[0].is_ascii_alphabetic());
+    let text = |s: &str| {
+        s.starts_with('/')
+            || s.starts_with('~')
+            || s.starts_with("\\\\")
+            || s.split(['/', '\\']).any(|c| c == "..")
+            || (s.len() > 2 && s.as_bytes()[1] == b':' && s.as_bytes()[0].is_ascii_alphabetic())
+    };
     match e {
         Expr::StringLiteral(s) => text(s.value.to_str()),
         Expr::FString(f) => f.value.iter().next().is_some_and(|p| match p {
             ruff_python_ast::FStringPart::Literal(l) => text(&l.value),
-            ruff_python_ast::FStringPart::FString(f) => f.elements.literals().next().is_some_and(|l| text(&l.value)),
+            ruff_python_ast::FStringPart::FString(f) => {
+                f.elements.literals().next().is_some_and(|l| text(&l.value))
+            }
         }),
         Expr::BinOp(b) => outside(&b.left),
         _ => false,
@@ -240,38 +266,65 @@ impl Check<'_, '_> {
     }
 
     fn call(&mut self, c: &ExprCall) {
-        let Some(q) = self.names.resolve(&c.func) else { return };
+        let Some(q) = self.names.resolve(&c.func) else {
+            return;
+        };
         let args = &c.arguments;
         let Some(rule) = rules::find(rules::CALLS, &q) else {
             return;
         };
-        let truthy = |e: &Expr| !matches!(e, Expr::BooleanLiteral(b) if !b.value) && !matches!(e, Expr::NoneLiteral(_));
+        let truthy = |e: &Expr| {
+            !matches!(e, Expr::BooleanLiteral(b) if !b.value) && !matches!(e, Expr::NoneLiteral(_))
+        };
         let kw = |name: &str| args.find_keyword(name).map(|k| &k.value);
         let (id, fire) = match rule.when {
             When::Always => (rule.id, true),
-            When::ComputedName => (rule.id, args.find_positional(0).is_none_or(|a| literal(a).is_none())),
+            When::ComputedName => (
+                rule.id,
+                args.find_positional(0).is_none_or(|a| literal(a).is_none()),
+            ),
             When::Shell => match kw("shell").filter(|v| truthy(v)) {
                 Some(_) => ("B602", true),
                 None => (rule.id, true),
             },
             When::UnsafeLoader => {
-                let loader = args.find_argument_value("Loader", 1).and_then(|l| self.names.resolve(l));
-                let safe = loader.is_some_and(|l| matches!(l.as_str(), "yaml.SafeLoader" | "yaml.CSafeLoader" | "yaml.BaseLoader"));
+                let loader = args
+                    .find_argument_value("Loader", 1)
+                    .and_then(|l| self.names.resolve(l));
+                let safe = loader.is_some_and(|l| {
+                    matches!(
+                        l.as_str(),
+                        "yaml.SafeLoader" | "yaml.CSafeLoader" | "yaml.BaseLoader"
+                    )
+                });
                 (rule.id, !safe)
             }
-            When::NotWeightsOnly => (rule.id, !kw("weights_only").is_some_and(|v| matches!(v, Expr::BooleanLiteral(b) if b.value))),
+            When::NotWeightsOnly => (
+                rule.id,
+                !kw("weights_only")
+                    .is_some_and(|v| matches!(v, Expr::BooleanLiteral(b) if b.value)),
+            ),
             When::AllowPickle => (rule.id, kw("allow_pickle").is_some_and(truthy)),
             When::WritesOutside => {
-                let mode = args.find_argument_value("mode", 1).and_then(literal).unwrap_or("r");
+                let mode = args
+                    .find_argument_value("mode", 1)
+                    .and_then(literal)
+                    .unwrap_or("r");
                 let writes = mode.contains(['w', 'a', 'x', '+']);
-                (rule.id, writes && args.find_argument_value("file", 0).is_some_and(outside))
+                (
+                    rule.id,
+                    writes && args.find_argument_value("file", 0).is_some_and(outside),
+                )
             }
             When::PathOutside => (rule.id, args.args.iter().any(outside)),
             When::ComputedAttr => {
                 let base = args.find_positional(0).and_then(|b| self.names.resolve(b));
                 let name = args.find_positional(1);
                 let module = base.is_some_and(|b| !b.contains('.') || b.starts_with("builtins"));
-                (rule.id, module && name.is_some_and(|n| literal(n).is_none()))
+                (
+                    rule.id,
+                    module && name.is_some_and(|n| literal(n).is_none()),
+                )
             }
         };
         if !fire {
@@ -279,10 +332,17 @@ impl Check<'_, '_> {
         }
         let what = format!("{q}: {}", rule.what);
         self.report(id, rule.severity, c.start().to_usize(), &what);
-        if matches!(q.as_str(), "builtins.eval" | "builtins.exec" | "builtins.compile")
-            && args.args.iter().any(|a| self.names.decodes(a))
+        if matches!(
+            q.as_str(),
+            "builtins.eval" | "builtins.exec" | "builtins.compile"
+        ) && args.args.iter().any(|a| self.names.decodes(a))
         {
-            self.report("HV-PY-OBFUSCATED", Severity::High, c.start().to_usize(), &format!("{q} runs decoded data: obfuscated code"));
+            self.report(
+                "HV-PY-OBFUSCATED",
+                Severity::High,
+                c.start().to_usize(),
+                &format!("{q} runs decoded data: obfuscated code"),
+            );
         }
     }
 }
@@ -290,15 +350,26 @@ impl Check<'_, '_> {
 impl<'a> Visitor<'a> for Check<'_, '_> {
     fn visit_stmt(&mut self, s: &'a Stmt) {
         let modules: Vec<(&str, usize)> = match s {
-            Stmt::Import(i) => i.names.iter().map(|a| (a.name.as_str(), a.start().to_usize())).collect(),
-            Stmt::ImportFrom(i) if i.level == 0 => {
-                i.module.iter().map(|m| (m.as_str(), s.start().to_usize())).collect()
-            }
+            Stmt::Import(i) => i
+                .names
+                .iter()
+                .map(|a| (a.name.as_str(), a.start().to_usize()))
+                .collect(),
+            Stmt::ImportFrom(i) if i.level == 0 => i
+                .module
+                .iter()
+                .map(|m| (m.as_str(), s.start().to_usize()))
+                .collect(),
             _ => Vec::new(),
         };
         for (m, at) in modules {
             if let Some(rule) = rules::import_rule(m) {
-                self.report(rule.id, rule.severity, at, &format!("import {m}: {}", rule.what));
+                self.report(
+                    rule.id,
+                    rule.severity,
+                    at,
+                    &format!("import {m}: {}", rule.what),
+                );
             }
         }
         visitor::walk_stmt(self, s);
@@ -309,11 +380,23 @@ impl<'a> Visitor<'a> for Check<'_, '_> {
             Expr::Call(c) => {
                 self.call(c);
                 // A dangerous function handed over as a value: `map(os.system, cmds)`.
-                for a in c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value)) {
+                for a in c
+                    .arguments
+                    .args
+                    .iter()
+                    .chain(c.arguments.keywords.iter().map(|k| &k.value))
+                {
                     if matches!(a, Expr::Name(_) | Expr::Attribute(_)) {
                         if let Some(q) = self.names.resolve(a) {
-                            if let Some(rule) = rules::find(rules::CALLS, &q).filter(|r| r.when == When::Always) {
-                                self.report(rule.id, rule.severity, a.start().to_usize(), &format!("{q} passed as a callable: {}", rule.what));
+                            if let Some(rule) =
+                                rules::find(rules::CALLS, &q).filter(|r| r.when == When::Always)
+                            {
+                                self.report(
+                                    rule.id,
+                                    rule.severity,
+                                    a.start().to_usize(),
+                                    &format!("{q} passed as a callable: {}", rule.what),
+                                );
                             }
                         }
                     }
@@ -322,7 +405,12 @@ impl<'a> Visitor<'a> for Check<'_, '_> {
             Expr::Name(_) | Expr::Attribute(_) => {
                 if let Some(q) = self.names.resolve(e) {
                     if let Some(rule) = rules::find(rules::REFERENCES, &q) {
-                        self.report(rule.id, rule.severity, e.start().to_usize(), &format!("{q}: {}", rule.what));
+                        self.report(
+                            rule.id,
+                            rule.severity,
+                            e.start().to_usize(),
+                            &format!("{q}: {}", rule.what),
+                        );
                     }
                 }
             }
@@ -339,14 +427,24 @@ pub fn scan(scan: &mut Scan, path: &str, data: &[u8]) {
     if let Some(err) = parsed.errors().first() {
         let (line, text) = lines.at(err.location.start().to_usize());
         scan.add(
-            Finding::new("HV-PY-SYNTAX", Severity::Low, path, format!("does not parse as Python: {}", err.error))
-                .at(line, text),
+            Finding::new(
+                "HV-PY-SYNTAX",
+                Severity::Low,
+                path,
+                format!("does not parse as Python: {}", err.error),
+            )
+            .at(line, text),
         );
     }
     let module = parsed.syntax();
     let mut names = Names::default();
     names.visit_body(&module.body);
-    let mut check = Check { names: &names, lines: &lines, path, scan };
+    let mut check = Check {
+        names: &names,
+        lines: &lines,
+        path,
+        scan,
+    };
     check.visit_body(&module.body);
 }
 

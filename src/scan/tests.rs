@@ -6,18 +6,28 @@ use std::io::Write;
 use super::{scan_path, Options, Report, Scan, Severity, Verdict};
 
 fn opts() -> Options {
-    Options { advisories: std::sync::Arc::new(super::Advisories::snapshot()), ..Default::default() }
+    Options {
+        advisories: std::sync::Arc::new(super::Advisories::snapshot()),
+        ..Default::default()
+    }
 }
 
 fn one(path: &str, data: &[u8]) -> Vec<(String, Option<u32>)> {
     let o = opts();
     let mut s = Scan::new(&o);
     s.file(path, data, 0);
-    s.finish(false).findings.into_iter().map(|f| (f.rule, f.line)).collect()
+    s.finish(false)
+        .findings
+        .into_iter()
+        .map(|f| (f.rule, f.line))
+        .collect()
 }
 
 fn rules(code: &str) -> Vec<String> {
-    one("m.py", code.as_bytes()).into_iter().map(|(r, _)| r).collect()
+    one("m.py", code.as_bytes())
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect()
 }
 
 #[test]
@@ -27,30 +37,63 @@ fn python_rules_and_near_misses() {
         ("exec(code)", &["B102"]),
         ("compile(src, 'f', 'exec')", &["HV-PY-DYNAMIC"]),
         ("m = __import__(name)", &["HV-PY-DYNAMIC"]),
-        ("import importlib\nimportlib.import_module(n)", &["HV-PY-DYNAMIC"]),
-        ("import builtins\ngetattr(builtins, n)('1')", &["HV-PY-DYNAMIC"]),
+        (
+            "import importlib\nimportlib.import_module(n)",
+            &["HV-PY-DYNAMIC"],
+        ),
+        (
+            "import builtins\ngetattr(builtins, n)('1')",
+            &["HV-PY-DYNAMIC"],
+        ),
         ("import os\nos.system('id')", &["B605"]),
         ("from os import popen\npopen('id')", &["B605"]),
         ("import os as o\no.execv('/bin/sh', [])", &["B606"]),
-        ("import subprocess\nsubprocess.run('x', shell=True)", &["B404", "B602"]),
-        ("from subprocess import Popen\nPopen(['ls'])", &["B404", "B603"]),
+        (
+            "import subprocess\nsubprocess.run('x', shell=True)",
+            &["B404", "B602"],
+        ),
+        (
+            "from subprocess import Popen\nPopen(['ls'])",
+            &["B404", "B603"],
+        ),
         ("import pty\npty.spawn('/bin/sh')", &["HV-PY-PROCESS"]),
         ("import socket\nsocket.socket()", &["HV-PY-NETWORK"]),
-        ("import urllib.request\nurllib.request.urlopen(u)", &["B310"]),
-        ("import requests\nrequests.post(u, data=d)", &["HV-PY-NETWORK"]),
-        ("import http.client\nhttp.client.HTTPSConnection(h)", &["HV-PY-NETWORK"]),
+        (
+            "import urllib.request\nurllib.request.urlopen(u)",
+            &["B310"],
+        ),
+        (
+            "import requests\nrequests.post(u, data=d)",
+            &["HV-PY-NETWORK"],
+        ),
+        (
+            "import http.client\nhttp.client.HTTPSConnection(h)",
+            &["HV-PY-NETWORK"],
+        ),
         ("import ftplib\nftplib.FTP(h)", &["B402", "B321"]),
         ("import smtplib\nsmtplib.SMTP(h)", &["HV-PY-NETWORK"]),
         ("import pickle\npickle.load(f)", &["B403", "B301"]),
         ("import marshal\nmarshal.loads(b)", &["B302"]),
         ("import yaml\nyaml.load(s)", &["B506"]),
         ("import torch\ntorch.load(p)", &["B614"]),
-        ("import os\nk = os.environ['AWS_SECRET_ACCESS_KEY']", &["HV-PY-ENV"]),
+        (
+            "import os\nk = os.environ['AWS_SECRET_ACCESS_KEY']",
+            &["HV-PY-ENV"],
+        ),
         ("import os\nos.getenv('TOKEN')", &["HV-PY-ENV"]),
-        ("import ctypes\nctypes.CDLL(None)", &["HV-PY-NATIVE", "HV-PY-NATIVE"]),
+        (
+            "import ctypes\nctypes.CDLL(None)",
+            &["HV-PY-NATIVE", "HV-PY-NATIVE"],
+        ),
         ("open('/etc/passwd', 'a')", &["HV-PY-WRITE"]),
-        ("import base64\nexec(base64.b64decode(b))", &["B102", "HV-PY-OBFUSCATED"]),
-        ("import zlib\np = zlib.decompress(b)\neval(p)", &["B307", "HV-PY-OBFUSCATED"]),
+        (
+            "import base64\nexec(base64.b64decode(b))",
+            &["B102", "HV-PY-OBFUSCATED"],
+        ),
+        (
+            "import zlib\np = zlib.decompress(b)\neval(p)",
+            &["B307", "HV-PY-OBFUSCATED"],
+        ),
         ("import os\nlist(map(os.system, cmds))", &["B605"]),
         ("__import__('os').system('id')", &["B605"]),
         ("import sys\nsys.modules['os'].system('id')", &["B605"]),
@@ -79,13 +122,23 @@ fn python_rules_and_near_misses() {
         "from urllib.parse import urlencode\nurlencode({})",
     ];
     for code in near_misses {
-        assert!(rules(code).is_empty(), "{code:?} must not be flagged: {:?}", rules(code));
+        assert!(
+            rules(code).is_empty(),
+            "{code:?} must not be flagged: {:?}",
+            rules(code)
+        );
     }
     // Lines are the call's.
-    assert_eq!(one("a.py", b"x = 1\n\nimport os\nos.system('id')\n")[0], ("B605".into(), Some(4)));
+    assert_eq!(
+        one("a.py", b"x = 1\n\nimport os\nos.system('id')\n")[0],
+        ("B605".into(), Some(4))
+    );
     // Broken syntax is reported and what parsed is still checked.
     let broken = rules("import os\nos.system('id')\ndef (:\n");
-    assert!(broken.contains(&"HV-PY-SYNTAX".into()) && broken.contains(&"B605".into()), "{broken:?}");
+    assert!(
+        broken.contains(&"HV-PY-SYNTAX".into()) && broken.contains(&"B605".into()),
+        "{broken:?}"
+    );
 }
 
 #[test]
@@ -103,8 +156,14 @@ const EVIL_P4: &[u8] = b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x05pos
 
 #[test]
 fn pickles() {
-    assert_eq!(one("m.pkl", EVIL_P0), vec![("HV-PKL-DANGEROUS".into(), None)]);
-    assert_eq!(one("m.pkl", EVIL_P4), vec![("HV-PKL-DANGEROUS".into(), None)]);
+    assert_eq!(
+        one("m.pkl", EVIL_P0),
+        vec![("HV-PKL-DANGEROUS".into(), None)]
+    );
+    assert_eq!(
+        one("m.pkl", EVIL_P4),
+        vec![("HV-PKL-DANGEROUS".into(), None)]
+    );
     // The same names fetched back through the memo (BINGET), as a pickler that memoises writes them.
     let memo = b"\x80\x04\x8c\x08builtins\x94\x8c\x04exec\x94h\x00h\x01\x93\x94.";
     assert_eq!(one("m.pkl", memo), vec![("HV-PKL-DANGEROUS".into(), None)]);
@@ -113,16 +172,27 @@ fn pickles() {
     let sklearn = b"\x80\x04\x8c\x1fsklearn.linear_model._base\x94\x8c\x10LinearRegression\x94\x93\x94)\x81\x94.";
     assert!(one("model.pkl", sklearn).is_empty());
     let unknown = b"\x80\x04\x8c\x08mymodule\x94\x8c\x05Thing\x94\x93\x94)\x81\x94.";
-    assert_eq!(one("model.pkl", unknown), vec![("HV-PKL-UNKNOWN".into(), None)]);
+    assert_eq!(
+        one("model.pkl", unknown),
+        vec![("HV-PKL-UNKNOWN".into(), None)]
+    );
     let cloud = b"\x80\x05\x8c\x17cloudpickle.cloudpickle\x94\x8c\x0e_make_function\x94\x93\x94.";
-    assert_eq!(one("python_model.pkl", cloud), vec![("HV-PKL-OPAQUE".into(), None)]);
+    assert_eq!(
+        one("python_model.pkl", cloud),
+        vec![("HV-PKL-OPAQUE".into(), None)]
+    );
     // Raw bytes after a first pickle (joblib's arrays) hide nothing: the import shapes are searched.
     let mut joblib = safe.to_vec();
     joblib.extend_from_slice(b"\x00\xff\x13garbage");
     joblib.extend_from_slice(EVIL_P0);
-    assert!(one("m.joblib", &joblib).iter().any(|(r, _)| r == "HV-PKL-DANGEROUS"));
+    assert!(one("m.joblib", &joblib)
+        .iter()
+        .any(|(r, _)| r == "HV-PKL-DANGEROUS"));
     // A pickle without a pickle's name is recognised by its look.
-    assert_eq!(one("weights.dat", EVIL_P4), vec![("HV-PKL-DANGEROUS".into(), None)]);
+    assert_eq!(
+        one("weights.dat", EVIL_P4),
+        vec![("HV-PKL-DANGEROUS".into(), None)]
+    );
     // An object .npy carries a pickle after its header.
     let header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }";
     let mut npy = b"\x93NUMPY\x01\x00".to_vec();
@@ -149,11 +219,22 @@ fn archives() {
     let f = one("model.pt", &pt);
     assert_eq!(f, vec![("HV-PKL-DANGEROUS".into(), None)]);
     let slip = zip_of(&[("../../etc/cron.d/x", b"boom"), ("/abs.py", b"")]);
-    assert_eq!(one("pkg.zip", &slip).iter().filter(|(r, _)| r == "HV-ARC-SLIP").count(), 2);
+    assert_eq!(
+        one("pkg.zip", &slip)
+            .iter()
+            .filter(|(r, _)| r == "HV-ARC-SLIP")
+            .count(),
+        2
+    );
     let bomb = zip_of(&[("zeros.bin", &vec![0u8; 20 << 20])]);
     assert_eq!(one("pkg.zip", &bomb), vec![("HV-ARC-BOMB".into(), None)]);
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    w.add_symlink("link", "/etc/passwd", zip::write::SimpleFileOptions::default()).unwrap();
+    w.add_symlink(
+        "link",
+        "/etc/passwd",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
     let link = w.finish().unwrap().into_inner();
     assert_eq!(one("pkg.zip", &link), vec![("HV-ARC-SYMLINK".into(), None)]);
     // Nesting beyond the limit (3) is refused.
@@ -161,7 +242,9 @@ fn archives() {
     for _ in 0..4 {
         nested = zip_of(&[("inner.zip", &nested)]);
     }
-    assert!(one("pkg.zip", &nested).iter().any(|(r, _)| r == "HV-ARC-NESTING"));
+    assert!(one("pkg.zip", &nested)
+        .iter()
+        .any(|(r, _)| r == "HV-ARC-NESTING"));
 }
 
 #[test]
@@ -174,7 +257,12 @@ fn requirements() {
         ("HV-DEP-VCS", 5),
         ("HV-DEP-URL", 6),
     ];
-    assert_eq!(f, want.iter().map(|(r, l)| (r.to_string(), Some(*l))).collect::<Vec<_>>());
+    assert_eq!(
+        f,
+        want.iter()
+            .map(|(r, l)| (r.to_string(), Some(*l)))
+            .collect::<Vec<_>>()
+    );
     let env = one("python_env.yaml", b"python: 3.11.7\nbuild_dependencies:\n- pip==23.2.1\n- wheel\ndependencies:\n- -r requirements.txt\n");
     assert!(env.is_empty(), "{env:?}");
 }
@@ -185,12 +273,19 @@ fn template_dir() -> tempfile::TempDir {
     std::fs::write(p.join("model.py"), crate::template::FILES[0].1).unwrap();
     std::fs::write(p.join("MLmodel"), "flavors:\n  python_function:\n    loader_module: mlflow.pyfunc.loaders.code_model\n    model_code_path: /tmp/x/model.py\n    python_version: 3.11.7\nsaved_input_example_info:\n  artifact_path: input_example.json\nsignature:\n  inputs: '[{\"type\": \"double\", \"name\": \"x1\"}]'\n").unwrap();
     std::fs::write(p.join("input_example.json"), "{}").unwrap();
-    std::fs::write(p.join("requirements.txt"), "mlflow==3.17.2\npandas==2.2.3\n").unwrap();
+    std::fs::write(
+        p.join("requirements.txt"),
+        "mlflow==3.17.2\npandas==2.2.3\n",
+    )
+    .unwrap();
     d
 }
 
 fn verdict(r: &Report) -> (Verdict, Vec<String>) {
-    (r.verdict, r.findings.iter().map(|f| f.rule.clone()).collect())
+    (
+        r.verdict,
+        r.findings.iter().map(|f| f.rule.clone()).collect(),
+    )
 }
 
 #[test]
@@ -201,25 +296,51 @@ fn validator() {
     assert_eq!(verdict(&r), (Verdict::Passed, vec![]));
     std::fs::write(d.path().join("requirements.txt"), "mlflow\npandas==2.2.3\n").unwrap();
     std::fs::remove_file(d.path().join("input_example.json")).unwrap();
-    std::fs::write(d.path().join("model.py"), "class M:\n    def predict(self, x):\n        return x\n").unwrap();
+    std::fs::write(
+        d.path().join("model.py"),
+        "class M:\n    def predict(self, x):\n        return x\n",
+    )
+    .unwrap();
     let r = scan_path(d.path(), &opts()).unwrap();
     let (v, mut got) = verdict(&r);
     got.sort();
     assert_eq!(v, Verdict::Failed);
-    assert_eq!(got, ["HV-DEP-UNPINNED", "HV-VAL-INPUT-EXAMPLE", "HV-VAL-REQUIREMENTS", "HV-VAL-TEMPLATE"]);
+    assert_eq!(
+        got,
+        [
+            "HV-DEP-UNPINNED",
+            "HV-VAL-INPUT-EXAMPLE",
+            "HV-VAL-REQUIREMENTS",
+            "HV-VAL-TEMPLATE"
+        ]
+    );
     assert!(r.findings.iter().all(|f| f.severity >= Severity::Medium));
 }
 
 #[test]
 fn policy_fail_on_and_allow() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("f.py"), "import os\nos.getenv('LOG_LEVEL')\n").unwrap();
-    assert_eq!(scan_path(dir.path(), &opts()).unwrap().verdict, Verdict::Passed);
+    std::fs::write(
+        dir.path().join("f.py"),
+        "import os\nos.getenv('LOG_LEVEL')\n",
+    )
+    .unwrap();
+    assert_eq!(
+        scan_path(dir.path(), &opts()).unwrap().verdict,
+        Verdict::Passed
+    );
     let mut strict = opts();
     strict.policy.fail_on = Severity::Medium;
-    assert_eq!(scan_path(dir.path(), &strict).unwrap().verdict, Verdict::Failed);
+    assert_eq!(
+        scan_path(dir.path(), &strict).unwrap().verdict,
+        Verdict::Failed
+    );
     let cfg = dir.path().join("scan.toml");
-    std::fs::write(&cfg, "fail_on = 'low'\n[[allow]]\nrule = 'HV-PY-ENV'\npath = '*.py'\nreason = 'log level'\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "fail_on = 'low'\n[[allow]]\nrule = 'HV-PY-ENV'\npath = '*.py'\nreason = 'log level'\n",
+    )
+    .unwrap();
     let mut allowed = opts();
     allowed.policy = super::Policy::load(cfg.to_str(), None).unwrap();
     let r = scan_path(&dir.path().join("f.py"), &allowed).unwrap();

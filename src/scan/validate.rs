@@ -5,8 +5,8 @@
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::deps::{requirement, requirement_lines, Pin};
-use super::{Finding, Options, Scan, Severity};
+use super::deps::{classify, requirement_lines, Line, Pin};
+use super::{Finding, Scan, Severity};
 
 /// Largest package the template allows, and most files.
 pub const MAX_PACKAGE_BYTES: u64 = 2 << 30;
@@ -43,20 +43,39 @@ pub fn check(scan: &mut Scan) {
     }
     let mlmodel = match models.as_slice() {
         [one] => one.clone(),
-        [] => return fail(scan, "HV-VAL-MLMODEL", "(package)", "no MLmodel file: a submission is one MLflow model"),
+        [] => {
+            return fail(
+                scan,
+                "HV-VAL-MLMODEL",
+                "(package)",
+                "no MLmodel file: a submission is one MLflow model",
+            )
+        }
         many => {
-            return fail(scan, "HV-VAL-MLMODEL", &many[1], format!(
-                "{} MLmodel files ({}): a submission is exactly one MLflow model",
-                many.len(),
-                many.join(", ")
-            ))
+            return fail(
+                scan,
+                "HV-VAL-MLMODEL",
+                &many[1],
+                format!(
+                    "{} MLmodel files ({}): a submission is exactly one MLflow model",
+                    many.len(),
+                    many.join(", ")
+                ),
+            )
         }
     };
     let root = mlmodel.strip_suffix("MLmodel").unwrap_or("").to_string();
     let text = scan.texts.get(&mlmodel).cloned().unwrap_or_default();
     let doc = match YamlLoader::load_from_str(&text) {
         Ok(mut d) if !d.is_empty() => d.swap_remove(0),
-        _ => return fail(scan, "HV-VAL-MLMODEL", &mlmodel, "MLmodel is not a readable YAML document"),
+        _ => {
+            return fail(
+                scan,
+                "HV-VAL-MLMODEL",
+                &mlmodel,
+                "MLmodel is not a readable YAML document",
+            )
+        }
     };
     let pyfunc = &doc["flavors"]["python_function"];
     if pyfunc.is_badvalue() {
@@ -65,27 +84,47 @@ pub fn check(scan: &mut Scan) {
     if !has_signature(&doc) {
         fail(scan, "HV-VAL-SIGNATURE", &mlmodel, "no signature: save the model with signature=infer_signature(...) (the served API is generated from it)");
     }
-    let example = doc["saved_input_example_info"]["artifact_path"].as_str().map(|p| format!("{root}{p}"));
+    let example = doc["saved_input_example_info"]["artifact_path"]
+        .as_str()
+        .map(|p| format!("{root}{p}"));
     match example {
         Some(p) if scan.manifest.iter().any(|(m, _)| *m == p) => {}
-        Some(p) => fail(scan, "HV-VAL-INPUT-EXAMPLE", &mlmodel, format!("the input example {p} is missing")),
-        None => fail(scan, "HV-VAL-INPUT-EXAMPLE", &mlmodel, "no input example: save the model with input_example=..."),
+        Some(p) => fail(
+            scan,
+            "HV-VAL-INPUT-EXAMPLE",
+            &mlmodel,
+            format!("the input example {p} is missing"),
+        ),
+        None => fail(
+            scan,
+            "HV-VAL-INPUT-EXAMPLE",
+            &mlmodel,
+            "no input example: save the model with input_example=...",
+        ),
     }
     let req_path = format!("{root}requirements.txt");
     match scan.texts.get(&req_path).cloned() {
-        None => fail(scan, "HV-VAL-REQUIREMENTS", &mlmodel, "no requirements.txt beside MLmodel"),
+        None => fail(
+            scan,
+            "HV-VAL-REQUIREMENTS",
+            &mlmodel,
+            "no requirements.txt beside MLmodel",
+        ),
         Some(reqs) => {
-            let opts = Options { policy: Default::default(), advisories: Default::default(), limits: scan.opts.limits.clone() };
-            let mut quiet = Scan::new(&opts);
             let loose: Vec<String> = requirement_lines(&reqs)
                 .into_iter()
-                .filter_map(|(n, l)| match requirement(&mut quiet, &req_path, n, &l, false) {
-                    Pin::Unpinned(name) => Some(name),
+                .filter_map(|(_, l)| match classify(&l) {
+                    Line::Pin(Pin::Unpinned(name)) => Some(name),
                     _ => None,
                 })
                 .collect();
             if !loose.is_empty() {
-                fail(scan, "HV-VAL-REQUIREMENTS", &req_path, format!("not pinned with ==: {}", loose.join(", ")));
+                fail(
+                    scan,
+                    "HV-VAL-REQUIREMENTS",
+                    &req_path,
+                    format!("not pinned with ==: {}", loose.join(", ")),
+                );
             }
         }
     }
@@ -93,19 +132,42 @@ pub fn check(scan: &mut Scan) {
         .texts
         .get(&format!("{root}python_env.yaml"))
         .and_then(|t| YamlLoader::load_from_str(t).ok())
-        .and_then(|d| d.first().and_then(|d| d["python"].as_str().map(str::to_string).or_else(|| d["python"].as_f64().map(|f| f.to_string()))));
+        .and_then(|d| {
+            d.first().and_then(|d| {
+                d["python"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| d["python"].as_f64().map(|f| f.to_string()))
+            })
+        });
     if pyfunc["python_version"].as_str().is_none() && env_python.is_none() {
-        fail(scan, "HV-VAL-PYTHON", &mlmodel, "no Python version declared (python_function.python_version or python_env.yaml)");
+        fail(
+            scan,
+            "HV-VAL-PYTHON",
+            &mlmodel,
+            "no Python version declared (python_function.python_version or python_env.yaml)",
+        );
     }
     if pyfunc["loader_module"].as_str() == Some("mlflow.pyfunc.loaders.code_model") {
-        let code = pyfunc["model_code_path"].as_str().and_then(|p| p.rsplit(['/', '\\']).next()).map(|n| format!("{root}{n}"));
-        match code.as_ref().and_then(|c| scan.texts.get(c).map(|t| (c.clone(), t.clone()))) {
+        let code = pyfunc["model_code_path"]
+            .as_str()
+            .and_then(|p| p.rsplit(['/', '\\']).next())
+            .map(|n| format!("{root}{n}"));
+        match code
+            .as_ref()
+            .and_then(|c| scan.texts.get(c).map(|t| (c.clone(), t.clone())))
+        {
             Some((file, src)) => {
                 if let Err(why) = super::python::template_interface(&src) {
                     fail(scan, "HV-VAL-TEMPLATE", &file, why);
                 }
             }
-            None => fail(scan, "HV-VAL-TEMPLATE", &mlmodel, "the model's code file is not in the package"),
+            None => fail(
+                scan,
+                "HV-VAL-TEMPLATE",
+                &mlmodel,
+                "the model's code file is not in the package",
+            ),
         }
     }
 }

@@ -62,15 +62,23 @@ async fn fetch(st: &AppState, root: &Root, dir: &Path) -> Result<(), Fetch> {
             match root.get(&safe_path(&f.path, false)?, None).await? {
                 Object::File(mut src, _) => {
                     let to = to.clone();
-                    tokio::task::spawn_blocking(move || std::fs::File::create(&to).and_then(|mut out| std::io::copy(&mut src, &mut out)))
-                        .await
-                        .map_err(|e| Fetch::Failed(ApiError::internal(e.to_string())))?
-                        .map_err(io)?;
+                    tokio::task::spawn_blocking(move || {
+                        std::fs::File::create(&to)
+                            .and_then(|mut out| std::io::copy(&mut src, &mut out))
+                    })
+                    .await
+                    .map_err(|e| Fetch::Failed(ApiError::internal(e.to_string())))?
+                    .map_err(io)?;
                 }
                 Object::Remote(mut obj) => {
                     let mut out = tokio::fs::File::create(&to).await.map_err(io)?;
                     while let Some(chunk) = obj.body.next().await {
-                        let chunk = chunk.map_err(|e| Fetch::Failed(ApiError::new(ErrorCode::TEMPORARILY_UNAVAILABLE, e.to_string())))?;
+                        let chunk = chunk.map_err(|e| {
+                            Fetch::Failed(ApiError::new(
+                                ErrorCode::TEMPORARILY_UNAVAILABLE,
+                                e.to_string(),
+                            ))
+                        })?;
                         out.write_all(&chunk).await.map_err(io)?;
                     }
                     out.flush().await.map_err(io)?;
@@ -94,7 +102,10 @@ async fn run(st: Arc<AppState>, job: Job) -> Result<(), JobError> {
             // The version was deleted before its scan ran.
             return Ok(());
         }
-        Err(e) => Outcome::Error(format!("the version's files cannot be located: {}", e.message)),
+        Err(e) => Outcome::Error(format!(
+            "the version's files cannot be located: {}",
+            e.message
+        )),
         Ok((uri, root)) => {
             let dir = tempfile::Builder::new()
                 .prefix("harvester-scan-")
@@ -103,9 +114,11 @@ async fn run(st: Arc<AppState>, job: Job) -> Result<(), JobError> {
             match fetch(&st, &root, dir.path()).await {
                 Ok(()) => {
                     let (opts, path) = (st.scan.clone(), dir.path().to_path_buf());
-                    let scanned = tokio::task::spawn_blocking(move || crate::scan::scan_submission(&path, &opts))
-                        .await
-                        .map_err(|e| JobError::retry(format!("scan task: {e}")))?;
+                    let scanned = tokio::task::spawn_blocking(move || {
+                        crate::scan::scan_submission(&path, &opts)
+                    })
+                    .await
+                    .map_err(|e| JobError::retry(format!("scan task: {e}")))?;
                     match scanned {
                         Ok(r) => Outcome::Report(r),
                         Err(e) => Outcome::Error(e),
@@ -123,7 +136,10 @@ async fn run(st: Arc<AppState>, job: Job) -> Result<(), JobError> {
                     if status.is_server_error() && !last {
                         return Err(JobError::retry(format!("reading {uri}: {}", e.message)));
                     }
-                    Outcome::Error(format!("the version's files at {uri} cannot be read: {}", e.message))
+                    Outcome::Error(format!(
+                        "the version's files at {uri} cannot be read: {}",
+                        e.message
+                    ))
                 }
             }
         }

@@ -12,7 +12,9 @@ use super::{now_ms, AppState};
 use crate::db::columns::Int32;
 use crate::db::harvester::harvester_scans as hs;
 use crate::db::insert::InsertRows;
-use crate::db::schema::{model_version_tags as mvt, model_versions as mv, registered_model_tags as rmt};
+use crate::db::schema::{
+    model_version_tags as mvt, model_versions as mv, registered_model_tags as rmt,
+};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::jobs::{enqueue_in, NewJob};
 use crate::search::Bind;
@@ -65,10 +67,22 @@ pub fn guard_tag(key: &str) -> ApiResult<()> {
 }
 
 /// Upsert scanner tags of a version (inside the caller's transaction).
-fn put_tags<C: InsertRows>(conn: &mut C, name: &str, version: i64, tags: &[(&str, String)]) -> ApiResult<()> {
+fn put_tags<C: InsertRows>(
+    conn: &mut C,
+    name: &str,
+    version: i64,
+    tags: &[(&str, String)],
+) -> ApiResult<()> {
     let rows: Vec<Vec<Bind>> = tags
         .iter()
-        .map(|(k, v)| vec![Bind::Text((*k).into()), Bind::Text(v.clone()), Bind::Text(name.into()), Bind::Int(version)])
+        .map(|(k, v)| {
+            vec![
+                Bind::Text((*k).into()),
+                Bind::Text(v.clone()),
+                Bind::Text(name.into()),
+                Bind::Int(version),
+            ]
+        })
         .collect();
     conn.insert_rows(
         "model_version_tags",
@@ -109,7 +123,14 @@ pub fn queue_in<C: InsertRows>(conn: &mut C, name: &str, version: i64, why: &str
     put_tags(conn, name, version, &[(STATUS_TAG, "pending".into())])?;
     enqueue_in(
         conn,
-        &NewJob::new(KIND, json!(ScanJob { name: name.into(), version })).key(format!("scan:{name}:{version}")),
+        &NewJob::new(
+            KIND,
+            json!(ScanJob {
+                name: name.into(),
+                version
+            }),
+        )
+        .key(format!("scan:{name}:{version}")),
     )
 }
 
@@ -150,7 +171,14 @@ pub fn rescan(st: &AppState, name: &str, version: i64, by: &str) -> ApiResult<Sc
 
 /// An admin's decision over the scan's: `status` is `passed` or `failed`, with a reason. It stands until
 /// the next scan of the version.
-pub fn override_status(st: &AppState, name: &str, version: i64, status: &str, reason: &str, by: &str) -> ApiResult<ScanRow> {
+pub fn override_status(
+    st: &AppState,
+    name: &str,
+    version: i64,
+    status: &str,
+    reason: &str,
+    by: &str,
+) -> ApiResult<ScanRow> {
     if !matches!(status, "passed" | "failed") {
         return Err(ApiError::invalid(format!("Invalid value '{status}' for parameter 'status' supplied: expected 'passed' or 'failed'")));
     }
@@ -163,7 +191,10 @@ pub fn override_status(st: &AppState, name: &str, version: i64, status: &str, re
         let now = now_ms();
         let history = append_history(
             &old.history,
-            event("override", json!({"by": by, "status": status, "reason": reason, "scan_status": old.status})),
+            event(
+                "override",
+                json!({"by": by, "status": status, "reason": reason, "scan_status": old.status}),
+            ),
         );
         diesel::update(hs::table.filter(hs::name.eq(name).and(hs::version.eq(v))))
             .set((
@@ -174,7 +205,15 @@ pub fn override_status(st: &AppState, name: &str, version: i64, status: &str, re
                 hs::updated_at.eq(now),
             ))
             .execute(conn)?;
-        put_tags(conn, name, version, &[(STATUS_TAG, status.to_string()), ("harvester.scan.override", reason.to_string())])
+        put_tags(
+            conn,
+            name,
+            version,
+            &[
+                (STATUS_TAG, status.to_string()),
+                ("harvester.scan.override", reason.to_string()),
+            ],
+        )
     })?;
     get(st, name, version)
 }
@@ -206,12 +245,21 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
             .first(conn)
             .optional()?;
         let Some(old) = old else { return Ok(()) };
-        let exists: i64 = mv::table.filter(mv::name.eq(name).and(mv::version.eq(v))).count().get_result(conn)?;
+        let exists: i64 = mv::table
+            .filter(mv::name.eq(name).and(mv::version.eq(v)))
+            .count()
+            .get_result(conn)?;
         if exists == 0 {
             return Ok(());
         }
         let now = now_ms();
-        let history = append_history(&old, event("scanned", json!({"status": status, "high": counts.high, "medium": counts.medium, "low": counts.low})));
+        let history = append_history(
+            &old,
+            event(
+                "scanned",
+                json!({"status": status, "high": counts.high, "medium": counts.medium, "low": counts.low}),
+            ),
+        );
         diesel::update(hs::table.filter(hs::name.eq(name).and(hs::version.eq(v))))
             .set((
                 hs::status.eq(status),
@@ -228,15 +276,30 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
                 hs::updated_at.eq(now),
             ))
             .execute(conn)?;
-        diesel::delete(mvt::table.filter(mvt::name.eq(name).and(mvt::version.eq(v)).and(mvt::key.eq("harvester.scan.override"))))
-            .execute(conn)?;
-        put_tags(conn, name, version, &[
-            (STATUS_TAG, status.to_string()),
-            ("harvester.scan.high", counts.high.to_string()),
-            ("harvester.scan.medium", counts.medium.to_string()),
-            ("harvester.scan.low", counts.low.to_string()),
-            ("harvester.scan.report", format!("/api/harvester/v1/scans/{name}/{version}")),
-        ])
+        diesel::delete(
+            mvt::table.filter(
+                mvt::name
+                    .eq(name)
+                    .and(mvt::version.eq(v))
+                    .and(mvt::key.eq("harvester.scan.override")),
+            ),
+        )
+        .execute(conn)?;
+        put_tags(
+            conn,
+            name,
+            version,
+            &[
+                (STATUS_TAG, status.to_string()),
+                ("harvester.scan.high", counts.high.to_string()),
+                ("harvester.scan.medium", counts.medium.to_string()),
+                ("harvester.scan.low", counts.low.to_string()),
+                (
+                    "harvester.scan.report",
+                    format!("/api/harvester/v1/scans/{name}/{version}"),
+                ),
+            ],
+        )
     })
 }
 
@@ -246,8 +309,11 @@ pub fn backfill(st: &AppState) -> ApiResult<usize> {
     let prompt = super::registered_models::IS_PROMPT;
     let missing: Vec<(String, i32)> = db_read!(st.db, |conn| {
         let versions: Vec<(String, i32)> = mv::table.select((mv::name, mv::version)).load(conn)?;
-        let scanned: std::collections::HashSet<(String, i32)> =
-            hs::table.select((hs::name, hs::version)).load::<(String, i32)>(conn)?.into_iter().collect();
+        let scanned: std::collections::HashSet<(String, i32)> = hs::table
+            .select((hs::name, hs::version))
+            .load::<(String, i32)>(conn)?
+            .into_iter()
+            .collect();
         let prompt_models: std::collections::HashSet<String> = rmt::table
             .filter(rmt::key.eq(prompt))
             .select(rmt::name)
@@ -262,11 +328,20 @@ pub fn backfill(st: &AppState) -> ApiResult<usize> {
             .collect();
         versions
             .into_iter()
-            .filter(|k| !scanned.contains(k) && !prompt_versions.contains(k) && !prompt_models.contains(&k.0))
+            .filter(|k| {
+                !scanned.contains(k)
+                    && !prompt_versions.contains(k)
+                    && !prompt_models.contains(&k.0)
+            })
             .collect()
     });
     for (name, version) in &missing {
-        db_write!(st.db, |conn| queue_in(conn, name, i64::from(*version), "backfill"))?;
+        db_write!(st.db, |conn| queue_in(
+            conn,
+            name,
+            i64::from(*version),
+            "backfill"
+        ))?;
     }
     if !missing.is_empty() {
         st.jobs.wake();

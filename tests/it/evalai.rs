@@ -103,8 +103,16 @@ async fn slack_poke_harvests_a_model(b: Backend, a: Arts) {
         (s["scan_status"] != "pending").then_some(s)
     });
     assert_eq!(scan["status"], "failed", "{scan}");
-    let rules: Vec<&str> = scan["report"]["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
-    assert!(rules.contains(&"HV-VAL-SIGNATURE") && rules.contains(&"HV-VAL-INPUT-EXAMPLE"), "{rules:?}");
+    let rules: Vec<&str> = scan["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(
+        rules.contains(&"HV-VAL-SIGNATURE") && rules.contains(&"HV-VAL-INPUT-EXAMPLE"),
+        "{rules:?}"
+    );
     assert!(
         tags.contains(&("evalai.submission_id".into(), "2".into())),
         "{tags:?}"

@@ -74,7 +74,11 @@ macro_rules! settled {
 }
 
 fn tag(mv: &Value, key: &str) -> Option<String> {
-    mv["tags"].as_array()?.iter().find(|t| t["key"] == key).map(|t| t["value"].as_str().unwrap_or("").to_string())
+    mv["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .map(|t| t["value"].as_str().unwrap_or("").to_string())
 }
 
 async fn client_versions_are_scanned(b: Backend) {
@@ -83,35 +87,75 @@ async fn client_versions_are_scanned(b: Backend) {
     let s = settled!(t, "tpl-good", good);
     assert_eq!(s["status"], "passed", "{s}");
     assert_eq!(s["report"]["validated"], true, "{s}");
-    let mv = t.ok_get(&format!("model-versions/get?name=tpl-good&version={good}")).await;
-    assert_eq!(tag(&mv["model_version"], "harvester.scan.status").as_deref(), Some("passed"));
-    assert_eq!(tag(&mv["model_version"], "harvester.scan.high").as_deref(), Some("0"));
+    let mv = t
+        .ok_get(&format!("model-versions/get?name=tpl-good&version={good}"))
+        .await;
+    assert_eq!(
+        tag(&mv["model_version"], "harvester.scan.status").as_deref(),
+        Some("passed")
+    );
+    assert_eq!(
+        tag(&mv["model_version"], "harvester.scan.high").as_deref(),
+        Some("0")
+    );
 
     let bad = register!(t, "tpl-bad", template_files(&malicious_model()));
     let s = settled!(t, "tpl-bad", bad);
     assert_eq!(s["status"], "failed", "{s}");
     let f = s["report"]["findings"].as_array().unwrap();
-    let hit = f.iter().find(|f| f["rule"] == "B605").unwrap_or_else(|| panic!("{s}"));
-    assert_eq!((hit["file"].as_str(), hit["line"].as_u64()), (Some("model.py"), Some(26)), "{hit}");
+    let hit = f
+        .iter()
+        .find(|f| f["rule"] == "B605")
+        .unwrap_or_else(|| panic!("{s}"));
+    assert_eq!(
+        (hit["file"].as_str(), hit["line"].as_u64()),
+        (Some("model.py"), Some(26)),
+        "{hit}"
+    );
     assert!(hit["snippet"].as_str().unwrap().contains("system"), "{hit}");
-    let mv = t.ok_get(&format!("model-versions/get?name=tpl-bad&version={bad}")).await;
-    assert_eq!(tag(&mv["model_version"], "harvester.scan.status").as_deref(), Some("failed"));
+    let mv = t
+        .ok_get(&format!("model-versions/get?name=tpl-bad&version={bad}"))
+        .await;
+    assert_eq!(
+        tag(&mv["model_version"], "harvester.scan.status").as_deref(),
+        Some("failed")
+    );
 
     // A version whose source holds no model fails validation; a source that cannot be read is `error`.
     let empty = register!(t, "not-a-model", vec![("notes.txt", "hello".to_string())]);
     let s = settled!(t, "not-a-model", empty);
     assert_eq!(s["status"], "failed", "{s}");
-    assert!(s["report"]["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "HV-VAL-MLMODEL"), "{s}");
-    let _ = t.post("registered-models/create", json!({"name": "elsewhere"})).await;
-    t.ok("model-versions/create", json!({"name": "elsewhere", "source": "s3://no-such-bucket/m"})).await;
+    assert!(
+        s["report"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "HV-VAL-MLMODEL"),
+        "{s}"
+    );
+    let _ = t
+        .post("registered-models/create", json!({"name": "elsewhere"}))
+        .await;
+    t.ok(
+        "model-versions/create",
+        json!({"name": "elsewhere", "source": "s3://no-such-bucket/m"}),
+    )
+    .await;
     let s = settled!(t, "elsewhere", 1);
     assert_eq!(s["status"], "error", "{s}");
     assert!(s["error"].as_str().is_some_and(|e| !e.is_empty()), "{s}");
 
     // Prompts have no files and are not scanned.
-    let _ = t.post("registered-models/create", json!({"name": "p", "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]})).await;
+    let _ = t
+        .post(
+            "registered-models/create",
+            json!({"name": "p", "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]}),
+        )
+        .await;
     t.ok("model-versions/create", json!({"name": "p", "source": "dummy-source", "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}, {"key": "mlflow.prompt.text", "value": "hi"}]})).await;
-    let (s, _, _) = t.raw(TestRequest::get().uri("/api/harvester/v1/scans/p/1")).await;
+    let (s, _, _) = t
+        .raw(TestRequest::get().uri("/api/harvester/v1/scans/p/1"))
+        .await;
     assert_eq!(s, 404);
 }
 
@@ -121,44 +165,100 @@ async fn scan_tags_cannot_be_forged(b: Backend) {
     settled!(t, "forge", v);
     let r = t.post("model-versions/set-tag", json!({"name": "forge", "version": v, "key": "harvester.scan.status", "value": "passed"})).await;
     assert_err(&r, 403, "PERMISSION_DENIED");
-    let r = t.call(actix_web::http::Method::DELETE, "model-versions/delete-tag", json!({"name": "forge", "version": v, "key": "harvester.scan.status"})).await;
+    let r = t
+        .call(
+            actix_web::http::Method::DELETE,
+            "model-versions/delete-tag",
+            json!({"name": "forge", "version": v, "key": "harvester.scan.status"}),
+        )
+        .await;
     assert_err(&r, 403, "PERMISSION_DENIED");
     let r = t.post("model-versions/create", json!({"name": "forge", "source": "s3://b/m", "tags": [{"key": "harvester.scan.status", "value": "passed"}]})).await;
     assert_err(&r, 403, "PERMISSION_DENIED");
     // Other tags are untouched by the guard.
-    t.ok("model-versions/set-tag", json!({"name": "forge", "version": v, "key": "harvester.scanned_by_me", "value": "x"})).await;
+    t.ok(
+        "model-versions/set-tag",
+        json!({"name": "forge", "version": v, "key": "harvester.scanned_by_me", "value": "x"}),
+    )
+    .await;
 }
 
 async fn rescan_and_override_are_recorded(b: Backend) {
     let t = app!(b, |c| c.job_poll_ms = 20);
     let v = register!(t, "ovr", template_files(&malicious_model()));
     assert_eq!(settled!(t, "ovr", v)["status"], "failed");
-    let post = |path: String, body: Value| {
-        TestRequest::post().uri(&path).set_json(body)
-    };
-    let (s, _, body) = t.raw(post(format!("/api/harvester/v1/scans/ovr/{v}/override"), json!({"status": "passed"}))).await;
+    let post = |path: String, body: Value| TestRequest::post().uri(&path).set_json(body);
+    let (s, _, body) = t
+        .raw(post(
+            format!("/api/harvester/v1/scans/ovr/{v}/override"),
+            json!({"status": "passed"}),
+        ))
+        .await;
     assert_eq!(s, 400, "{body:?}");
-    let (s, _, body) = t.raw(post(format!("/api/harvester/v1/scans/ovr/{v}/override"), json!({"status": "passed", "reason": "reviewed: the curl is a test fixture"}))).await;
+    let (s, _, body) = t
+        .raw(post(
+            format!("/api/harvester/v1/scans/ovr/{v}/override"),
+            json!({"status": "passed", "reason": "reviewed: the curl is a test fixture"}),
+        ))
+        .await;
     assert!((200..300).contains(&s), "{body:?}");
     let rec = scan_of!(t, "ovr", v);
-    assert_eq!((rec["status"].as_str(), rec["scan_status"].as_str()), (Some("passed"), Some("failed")), "{rec}");
-    assert_eq!(rec["override"]["reason"], "reviewed: the curl is a test fixture");
-    let mv = t.ok_get(&format!("model-versions/get?name=ovr&version={v}")).await;
-    assert_eq!(tag(&mv["model_version"], "harvester.scan.status").as_deref(), Some("passed"));
-    let (s, _, _) = t.raw(post(format!("/api/harvester/v1/scans/ovr/{v}/rescan"), json!({}))).await;
+    assert_eq!(
+        (rec["status"].as_str(), rec["scan_status"].as_str()),
+        (Some("passed"), Some("failed")),
+        "{rec}"
+    );
+    assert_eq!(
+        rec["override"]["reason"],
+        "reviewed: the curl is a test fixture"
+    );
+    let mv = t
+        .ok_get(&format!("model-versions/get?name=ovr&version={v}"))
+        .await;
+    assert_eq!(
+        tag(&mv["model_version"], "harvester.scan.status").as_deref(),
+        Some("passed")
+    );
+    let (s, _, _) = t
+        .raw(post(
+            format!("/api/harvester/v1/scans/ovr/{v}/rescan"),
+            json!({}),
+        ))
+        .await;
     assert!((200..300).contains(&s));
     let rec = eventually!(30, "the rescan", {
         let r = scan_of!(t, "ovr", v);
         (r["history"].as_array().unwrap().len() >= 5).then_some(r)
     });
-    let events: Vec<&str> = rec["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["created", "scanned", "override", "rescan", "scanned"], "{rec}");
+    let events: Vec<&str> = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["created", "scanned", "override", "rescan", "scanned"],
+        "{rec}"
+    );
     // The new scan supersedes the override.
-    assert_eq!((rec["status"].as_str(), rec["override"].is_null()), (Some("failed"), true), "{rec}");
-    let (s, _, _) = t.raw(TestRequest::get().uri("/api/harvester/v1/scans/ovr/99")).await;
+    assert_eq!(
+        (rec["status"].as_str(), rec["override"].is_null()),
+        (Some("failed"), true),
+        "{rec}"
+    );
+    let (s, _, _) = t
+        .raw(TestRequest::get().uri("/api/harvester/v1/scans/ovr/99"))
+        .await;
     assert_eq!(s, 404);
-    let (s, _, _) = t.raw(TestRequest::get().uri("/api/harvester/v1/scans/ovr/x")).await;
+    let (s, _, _) = t
+        .raw(TestRequest::get().uri("/api/harvester/v1/scans/ovr/x"))
+        .await;
     assert_eq!(s, 400);
 }
 
-backend_tests!(client_versions_are_scanned, scan_tags_cannot_be_forged, rescan_and_override_are_recorded);
+backend_tests!(
+    client_versions_are_scanned,
+    scan_tags_cannot_be_forged,
+    rescan_and_override_are_recorded
+);

@@ -44,7 +44,10 @@ async fn harvested_template_submissions_are_scanned(b: Backend) {
     }
     macro_rules! scan {
         ($v:expr) => {{
-            let req = TestRequest::get().uri(&format!("/api/harvester/v1/scans/bridge-test-challenge-1/{}", $v));
+            let req = TestRequest::get().uri(&format!(
+                "/api/harvester/v1/scans/bridge-test-challenge-1/{}",
+                $v
+            ));
             serde_json::from_slice::<Value>(&t.raw(req).await.2).unwrap()
         }};
     }
@@ -66,7 +69,11 @@ async fn harvested_template_submissions_are_scanned(b: Backend) {
         .find(|f| f["rule"] == "B605")
         .cloned()
         .unwrap_or_else(|| panic!("{bad}"));
-    assert_eq!((hit["file"].as_str(), hit["line"].as_u64()), (Some("model.py"), Some(26)), "{hit}");
+    assert_eq!(
+        (hit["file"].as_str(), hit["line"].as_u64()),
+        (Some("model.py"), Some(26)),
+        "{hit}"
+    );
 
     // A zip bomb is not unpacked: no version, and the run says why.
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -83,8 +90,16 @@ async fn harvested_template_submissions_are_scanned(b: Backend) {
     });
     assert!(row["model_version"].is_null(), "{row}");
     let runs = crate::runs_of!(t, 33);
-    let why = runs[0]["data"]["tags"].as_array().unwrap().iter().find(|t| t["key"] == "harvester.evalai.model_error").cloned();
-    assert!(why.is_some_and(|w| w["value"].as_str().unwrap().contains("archive refused")), "{runs:?}");
+    let why = runs[0]["data"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "harvester.evalai.model_error")
+        .cloned();
+    assert!(
+        why.is_some_and(|w| w["value"].as_str().unwrap().contains("archive refused")),
+        "{runs:?}"
+    );
 }
 
 backend_tests!(harvested_template_submissions_are_scanned);

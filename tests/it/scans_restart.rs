@@ -12,9 +12,19 @@ use crate::databases::count;
 use crate::scans::{template_files, template_model};
 
 fn start(uri: &str, port: u16, arts: &std::path::Path, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log");
     Command::new(env!("CARGO_BIN_EXE_harvester"))
-        .args(["server", "--backend-store-uri", uri, "--port", &port.to_string()])
+        .args([
+            "server",
+            "--backend-store-uri",
+            uri,
+            "--port",
+            &port.to_string(),
+        ])
         .args(["--artifacts-destination", &arts.display().to_string()])
         .args(["--job-lease-secs", "2", "--job-poll-ms", "20"])
         .stdout(Stdio::null())
@@ -28,7 +38,11 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (arts, log) = (dir.path().join("arts"), dir.path().join("server.log"));
     let base = format!("http://127.0.0.1:{port}");
     let api = |p: &str| format!("{base}/api/2.0/mlflow/{p}");
@@ -36,48 +50,93 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
     let mut child = start(&uri, port, &arts, &log);
     let t0 = Instant::now();
     while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "the server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let post = |path: String, body: Value| {
         let r = http.post(api(&path)).json(&body).send();
-        async move { r.await.expect("request").json::<Value>().await.expect("json") }
+        async move {
+            r.await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
     };
-    let exp = post("experiments/create".into(), json!({"name": "restart"})).await["experiment_id"].clone();
-    let run = post("runs/create".into(), json!({"experiment_id": exp})).await["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    let exp = post("experiments/create".into(), json!({"name": "restart"})).await["experiment_id"]
+        .clone();
+    let run = post("runs/create".into(), json!({"experiment_id": exp})).await["run"]["info"]
+        ["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut files = template_files(template_model());
     // Tens of megabytes of Python keep the scan busy for a while (a debug build parses it slowly).
     files.push(("big.py", "x = [1, 2, 3]\n".repeat(3_000_000)));
     for (path, body) in files {
-        let url = format!("{base}/api/2.0/mlflow-artifacts/artifacts/{}/{run}/artifacts/model/{path}", exp.as_str().unwrap());
-        assert!(http.put(url).body(body).send().await.expect("upload").status().is_success());
+        let url = format!(
+            "{base}/api/2.0/mlflow-artifacts/artifacts/{}/{run}/artifacts/model/{path}",
+            exp.as_str().unwrap()
+        );
+        assert!(http
+            .put(url)
+            .body(body)
+            .send()
+            .await
+            .expect("upload")
+            .status()
+            .is_success());
     }
     post("registered-models/create".into(), json!({"name": "slow"})).await;
-    post("model-versions/create".into(), json!({"name": "slow", "source": format!("runs:/{run}/model"), "run_id": run})).await;
+    post(
+        "model-versions/create".into(),
+        json!({"name": "slow", "source": format!("runs:/{run}/model"), "run_id": run}),
+    )
+    .await;
     let running = "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'running'";
     let t0 = Instant::now();
     while count(b, &uri, running) == 0 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the scan job never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the scan job never started"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.kill().expect("kill -9");
     child.wait().expect("reaped");
     let scan = || {
-        let r = http.get(format!("{base}/api/harvester/v1/scans/slow/1")).send();
+        let r = http
+            .get(format!("{base}/api/harvester/v1/scans/slow/1"))
+            .send();
         async move { r.await.ok()?.json::<Value>().await.ok() }
     };
-    assert_eq!(count(b, &uri, running), 1, "the killed worker's scan is left running under its lease");
+    assert_eq!(
+        count(b, &uri, running),
+        1,
+        "the killed worker's scan is left running under its lease"
+    );
     let mut child = start(&uri, port, &arts, &log);
     let t0 = Instant::now();
     let rec = loop {
         if let Some(s) = scan().await.filter(|s| s["scan_status"] != "pending") {
             break s;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "the scan did not finish after the restart");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the scan did not finish after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(rec["status"], "passed", "{rec}");
-    let scanned = rec["history"].as_array().unwrap().iter().filter(|e| e["event"] == "scanned").count();
+    let scanned = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "scanned")
+        .count();
     assert_eq!(scanned, 1, "{rec}");
     let done = count(b, &uri, "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'done' AND attempts >= 2");
     assert_eq!(done, 1, "one job, finished on its second attempt");
