@@ -7,6 +7,7 @@ running server instead (used to validate the expectations against a stock `mlflo
 """
 import os
 import socket
+import sys
 import subprocess
 import tempfile
 import time
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Fail fast instead of retrying 5xx for minutes: a 5xx is a bug we want to see.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+# Harvester's serving workers run this interpreter (it has mlflow and the test models' libraries).
+os.environ.setdefault("HARVESTER_SERVING_PYTHON", sys.executable)
 
 
 def _free_port():

@@ -244,6 +244,9 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub scan: ScanFlags,
+
+    #[command(flatten)]
+    pub serving: crate::serving::config::ServingFlags,
 }
 
 impl ServerConfig {
@@ -284,6 +287,7 @@ impl ServerConfig {
             job_lease_secs: 30,
             job_poll_ms: 500,
             scan: ScanFlags::default(),
+            serving: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod search;
 pub mod security;
 pub mod server;
 pub mod service;
+pub mod serving;
 pub mod storage;
 pub mod template;
 pub mod types;

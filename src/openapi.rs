@@ -35,8 +35,10 @@ use crate::api;
         api::webhooks::test,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
         api::scans::get, api::scans::rescan, api::scans::override_scan,
+        api::serving::invocations, api::serving::ping, api::serving::document, api::serving::index,
+        api::serving::workers, api::serving::page, api::serving::swagger,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"))
 )]
 pub struct ApiDoc;
 

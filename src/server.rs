@@ -42,6 +42,9 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     let mut state = AppState::new(db, config, artifacts, hooks);
     state.bridge = bridge.map(|b| std::sync::Arc::new(crate::bridge::Bridge::new(b)));
     state.scan = std::sync::Arc::new(scan);
+    let serving = std::sync::Arc::new(crate::serving::Serving::new(state.config.serving.clone())?);
+    serving.start_reaper();
+    state.serving = Some(serving);
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     start_jobs(&state)?;
     Ok(state)
@@ -90,7 +93,8 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
         }
         return;
     }
-    cfg.configure(api::ui::routes)
+    cfg.configure(api::serving::routes)
+        .configure(api::ui::routes)
         .service(
             web::resource("/api/3.0/mlflow/server-info")
                 .route(web::get().to(api::health::server_info)),

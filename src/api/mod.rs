@@ -13,6 +13,7 @@ pub mod model_versions;
 pub mod registered_models;
 pub mod runs;
 pub mod scans;
+pub mod serving;
 pub mod ui;
 pub mod webhooks;
 

@@ -56,6 +56,7 @@ pub struct Scan {
 
 impl From<ScanRow> for Scan {
     fn from(r: ScanRow) -> Scan {
+        let status = r.effective_status().to_string();
         let override_ = match (r.override_status, r.override_reason) {
             (Some(status), Some(reason)) => Some(Override {
                 status,
@@ -67,9 +68,7 @@ impl From<ScanRow> for Scan {
         Scan {
             name: r.name,
             version: r.version.to_string(),
-            status: override_
-                .as_ref()
-                .map_or(r.status.clone(), |o| o.status.clone()),
+            status,
             scan_status: r.status,
             counts: Counts {
                 high: r.high,

@@ -77,6 +77,8 @@ pub struct AppState {
     pub bridge: Option<Arc<crate::bridge::Bridge>>,
     /// The scan's policy, advisories and limits (`--scan-fail-on`, `--scan-config`, `--advisory-db`).
     pub scan: Arc<crate::scan::Options>,
+    /// Model serving (`/serving/`), when set up.
+    pub serving: Option<Arc<crate::serving::Serving>>,
 }
 
 impl AppState {
@@ -102,6 +104,7 @@ impl AppState {
         AppState {
             jobs: Arc::new(jobs),
             bridge: None,
+            serving: None,
             scan: Arc::new(crate::scan::Options {
                 advisories: Arc::new(crate::scan::Advisories::snapshot()),
                 ..Default::default()

@@ -45,6 +45,13 @@ pub struct ScanRow {
     pub updated_at: i64,
 }
 
+impl ScanRow {
+    /// The status that counts: an admin's override while it stands, else the scan's own.
+    pub fn effective_status(&self) -> &str {
+        self.override_status.as_deref().unwrap_or(&self.status)
+    }
+}
+
 /// The job's payload.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScanJob {

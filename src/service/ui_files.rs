@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 const IN_PACKAGE: &str = "mlflow/server/js/build";
 
-fn site_packages(prefix: &Path) -> Vec<PathBuf> {
+pub fn site_packages(prefix: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for lib in ["lib", "lib64", "local/lib"] {
         let Ok(entries) = std::fs::read_dir(prefix.join(lib)) else {

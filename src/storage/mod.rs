@@ -1,6 +1,7 @@
 //! Artifact storage behind one interface: the store that `--artifacts-destination` names (local disk,
 //! the embedded default, or S3, the production backend), plus resolving run artifact URIs onto it.
 
+pub mod copy;
 pub mod local;
 pub mod mime;
 pub mod path;

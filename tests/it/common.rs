@@ -101,6 +101,7 @@ pub async fn app(
     cfg.db_pool_size = 4;
     let artifacts = tempfile::tempdir().expect("tempdir");
     cfg.artifacts_destination = artifacts.path().join("mlartifacts").display().to_string();
+    cfg.serving.serving_dir = artifacts.path().join("serving").display().to_string();
     configure(&mut cfg);
     let state = harvester::server::build_state(cfg).await.expect("state");
     let svc = test::init_service(harvester::server::create_app(state)).await;

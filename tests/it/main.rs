@@ -19,10 +19,12 @@ mod openapi;
 mod registry;
 mod registry_versions;
 mod runs;
+#[macro_use]
 mod scans;
 mod scans_bridge;
 mod scans_restart;
 mod search;
+mod serving;
 mod ui;
 mod webhooks;
 mod wire;

@@ -1,0 +1,248 @@
+//! Serving: every registered version whose scan passed is a REST service at
+//! `/serving/{model}/{ref}/…`, answering as `mlflow models serve` 3.17.2 does. pyfunc models run in
+//! sandboxed Python workers (`worker`, `pool`, `sandbox`, `envs`); the per-version OpenAPI document
+//! comes from the model's signature (`openapi`); `refs` resolves a URL to a version and gates it.
+
+pub mod catalog;
+pub mod config;
+pub mod dashboard;
+pub mod envs;
+pub mod locks;
+pub mod mlmodel;
+pub mod openapi;
+pub mod pool;
+pub mod refs;
+pub mod sandbox;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::service::{artifacts, model_versions, AppState};
+use crate::storage::copy::{copy_tree, read_small, Copy};
+use crate::types::registry::ModelVersion;
+use config::ServingFlags;
+use mlmodel::MlModel;
+use pool::{Key, Pool};
+use worker::{CallError, Reply, Spawn};
+
+/// Largest model copied for serving (files, bytes).
+const MAX_FILES: u64 = 100_000;
+const MAX_BYTES: u64 = 64 << 30;
+
+pub struct Serving {
+    pub flags: ServingFlags,
+    user: Option<(u32, u32)>,
+    dir: PathBuf,
+    script: PathBuf,
+    envs: envs::Envs,
+    pub pool: Pool,
+    copying: locks::Locks<Key>,
+}
+
+impl Serving {
+    /// Check the flags; the serving folder is made when the first model is served.
+    pub fn new(flags: ServingFlags) -> Result<Serving, String> {
+        flags.validate()?;
+        let user = flags
+            .serving_user
+            .as_deref()
+            .map(sandbox::lookup_user)
+            .transpose()?;
+        let dir = std::path::absolute(&flags.serving_dir).map_err(|e| e.to_string())?;
+        let script = dir.join("worker.py");
+        sandbox::protect_server();
+        Ok(Serving {
+            flags,
+            user,
+            dir,
+            script,
+            envs: envs::Envs::default(),
+            pool: Pool::default(),
+            copying: Default::default(),
+        })
+    }
+
+    /// Stop idle workers now and then (runs for the life of the process).
+    pub fn start_reaper(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let idle = Duration::from_secs(self.flags.serving_idle_timeout.max(1));
+        let every = (idle / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match me.upgrade() {
+                    Some(s) => s.pool.reap(idle),
+                    None => return,
+                }
+            }
+        });
+    }
+
+    fn key(mv: &ModelVersion) -> Key {
+        (
+            mv.name.clone(),
+            mv.version.parse().unwrap_or(0),
+            mv.creation_timestamp,
+        )
+    }
+
+    /// The local copy of a version's files (made once, atomically, then reused).
+    pub async fn local_copy(&self, st: &AppState, key: &Key) -> ApiResult<PathBuf> {
+        let tag = locks::short_hash(&[key.0.as_bytes()], 8);
+        let dir = self
+            .dir
+            .join("models")
+            .join(format!("{tag}-v{}-{}", key.1, key.2));
+        let done = dir.join(".harvester-complete");
+        if done.is_file() {
+            return Ok(dir);
+        }
+        let lock = self.copying.of(key);
+        let _held = lock.lock().await;
+        if done.is_file() {
+            return Ok(dir);
+        }
+        let root = root_of(st, &key.0, key.1).await?;
+        std::fs::create_dir_all(self.dir.join("models")).map_err(|e| {
+            ApiError::internal(format!("--serving-dir {}: {e}", self.dir.display()))
+        })?;
+        let tmp = self
+            .dir
+            .join("models")
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let copied = copy_tree(&root, &tmp, MAX_FILES, MAX_BYTES).await;
+        let result = match copied {
+            Ok(_) => std::fs::write(tmp.join(".harvester-complete"), b"")
+                .and_then(|_| {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    std::fs::rename(&tmp, &dir)
+                })
+                .map_err(|e| ApiError::internal(format!("model copy: {e}"))),
+            Err(Copy::TooBig(f, b)) => Err(ApiError::invalid(format!(
+                "the model is too large to serve ({f} files, {b} bytes)"
+            ))),
+            Err(Copy::Failed(e)) => Err(e),
+        };
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result.map(|_| dir)
+    }
+
+    /// Answer one invocation of a gated version.
+    pub async fn invoke(
+        &self,
+        st: &AppState,
+        mv: &ModelVersion,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> ApiResult<Reply> {
+        let key = Self::key(mv);
+        let w = self.worker(st, &key).await?;
+        let timeout = Duration::from_secs(self.flags.serving_request_timeout.max(1));
+        match w.call(content_type, body, timeout).await {
+            Ok(r) => Ok(r),
+            Err(CallError::Timeout) => Ok(Reply {
+                status: 504,
+                content_type: "application/json".into(),
+                body: "Request processing time exceeded limit".into(),
+            }),
+            Err(CallError::Exited(why)) => Err(ApiError::new(
+                ErrorCode::INTERNAL_ERROR,
+                format!(
+                    "The worker serving '{}' version {} {why} while handling this request; it restarts on the next one",
+                    key.0, key.1
+                ),
+            )),
+        }
+    }
+
+    /// The version's worker, started if needed (what `ping` waits for).
+    pub async fn worker(&self, st: &AppState, key: &Key) -> ApiResult<Arc<worker::Worker>> {
+        if let Some(w) = self.pool.current(key) {
+            return Ok(w);
+        }
+        let flags = &self.flags;
+        let model_dir = self.local_copy(st, key).await?;
+        let model = read_model(&model_dir)?;
+        if !model.has("python_function") {
+            return Err(ApiError::invalid(format!(
+                "Model '{}' version {} has no python_function flavour (flavours: {}); it cannot be served",
+                key.0,
+                key.1,
+                model.flavors.join(", ")
+            )));
+        }
+        let python = self
+            .envs
+            .python(flags, self.user, &model_dir)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::RESOURCE_CONFLICT, e))?;
+        let (md, py) = (&model_dir, &python);
+        self.pool
+            .get(key, flags, || async move {
+                // Written (atomically) at every start, so an upgraded server's workers run its own.
+                let tmp = self
+                    .script
+                    .with_extension(uuid::Uuid::new_v4().simple().to_string());
+                std::fs::write(&tmp, worker::SCRIPT)
+                    .and_then(|_| std::fs::rename(&tmp, &self.script))
+                    .map_err(|e| ApiError::internal(format!("{}: {e}", self.script.display())))?;
+                Ok(Spawn {
+                    label: pool::label(key),
+                    python: py,
+                    script: &self.script,
+                    model_dir: md,
+                    flags,
+                    user: self.user,
+                })
+            })
+            .await
+    }
+
+    /// The model's `serving_input_example.json` (MLflow writes it when a model is logged with an input
+    /// example), for the document's examples.
+    pub async fn input_example(
+        &self,
+        st: &AppState,
+        mv: &ModelVersion,
+    ) -> Option<serde_json::Value> {
+        let root = root_of(st, &mv.name, mv.version.parse().unwrap_or(0))
+            .await
+            .ok()?;
+        let bytes = read_small(&root, "serving_input_example.json", 1 << 20)
+            .await
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The version's `MLmodel`, read from the artifact store (no copy needed).
+    pub async fn mlmodel(&self, st: &AppState, mv: &ModelVersion) -> ApiResult<MlModel> {
+        let root = root_of(st, &mv.name, mv.version.parse().unwrap_or(0)).await?;
+        let bytes = read_small(&root, "MLmodel", 4 << 20).await?;
+        MlModel::parse(&String::from_utf8_lossy(&bytes)).map_err(ApiError::invalid)
+    }
+}
+
+fn read_model(dir: &Path) -> ApiResult<MlModel> {
+    let text = std::fs::read_to_string(dir.join("MLmodel"))
+        .map_err(|e| ApiError::invalid(format!("the model has no readable MLmodel file: {e}")))?;
+    MlModel::parse(&text).map_err(ApiError::invalid)
+}
+
+async fn root_of(
+    st: &AppState,
+    name: &str,
+    version: i64,
+) -> ApiResult<crate::storage::roots::Root> {
+    let (s, n) = (st.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        let uri = model_versions::artifact_root(&s, &n, version)?;
+        artifacts::resolve_root(&s, &uri)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+}
