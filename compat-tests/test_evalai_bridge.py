@@ -181,6 +181,16 @@ def test_stock_client_sees_the_harvest(bridge):
         model = mlflow.pyfunc.load_model("models:/bridge-test-challenge-1/1")
         out = model.predict(pd.DataFrame({"x": [1.5, 4.0]}))
         assert list(out["x"]) == [3.0, 8.0]
+        # Served with no manual step: the harvested version is callable, documented and on the dashboard.
+        name = "bridge-test-challenge-1"
+        r = requests.post(f"{bridge}/serving/{name}/latest/invocations", timeout=120,
+                          json={"dataframe_split": {"columns": ["x"], "data": [[1.5], [4.0]]}})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"predictions": [{"x": 3.0}, {"x": 8.0}]}
+        doc = requests.get(f"{bridge}/serving/{name}/latest/openapi.json", timeout=60).json()
+        assert doc["info"]["x-harvester"]["metrics"]["test_split.accuracy"] == 0.91
+        page = requests.get(f"{bridge}/serving/", timeout=60).text
+        assert name in page and "Team Alpha" in page and "/serving/docs/" in page
     finally:
         mlflow.set_tracking_uri(previous)
 

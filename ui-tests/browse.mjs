@@ -58,6 +58,53 @@ for (const [label, hash, texts] of pages) {
   console.log(`${ok ? "ok  " : "FAIL"} ${label}${missing.length ? " missing " + JSON.stringify(missing) : ""}${bad.length ? " failed requests " + JSON.stringify(bad) : ""}`);
   await page.close();
 }
+
+// Serving: once the seeded versions' scans pass, the dashboard lists them, and Swagger UI selects one and
+// "Try it out" returns predictions from its worker.
+async function serving() {
+  const want = `${seed.model} v2`;
+  const deadline = Date.now() + 90000;
+  for (;;) {
+    const index = await (await fetch(`${base}/serving/openapi.json`)).json();
+    if (index["x-harvester-models"].some((m) => m.name === seed.model && m.version === "2")) break;
+    if (Date.now() > deadline) throw new Error(`not served: ${JSON.stringify(index)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const page = await context.newPage();
+  await page.goto(`${base}/serving/`);
+  await page.getByText(seed.model).first().waitFor({ timeout: 20000 });
+  await page.locator("a.passed").first().waitFor({ timeout: 20000 });
+  await page.locator("a.swagger").first().waitFor({ timeout: 20000 });
+  await page.screenshot({ path: `${outDir}/serving-dashboard.png`, fullPage: true });
+  await page.goto(`${base}/serving/docs/`);
+  const select = page.locator(".download-url-wrapper select");
+  await select.waitFor({ timeout: 20000 });
+  await select.selectOption({ label: want });
+  await page.getByText(`Predict with ${want}`).first().waitFor({ timeout: 20000 });
+  await page.locator(".opblock-post .opblock-summary").first().click();
+  // The served documents open with "Try it out" on (tryItOutEnabled); press it if a build shows it.
+  const tryIt = page.getByRole("button", { name: "Try it out" });
+  if (await tryIt.count()) await tryIt.first().click();
+  await page.getByRole("button", { name: "Execute" }).click();
+  const body = page.locator(".live-responses-table .response-col_description pre").first();
+  await body.waitFor({ timeout: 60000 });
+  await page.waitForFunction(() => {
+    const el = document.querySelector(".live-responses-table .response-col_description pre");
+    return el && el.textContent.includes("predictions");
+  }, null, { timeout: 60000 });
+  const text = await body.textContent();
+  await page.screenshot({ path: `${outDir}/serving-swagger.png`, fullPage: true });
+  await page.close();
+  return text;
+}
+try {
+  const text = await serving();
+  console.log(`ok   serving (Swagger UI answered ${text.replace(/\s+/g, " ").slice(0, 80)})`);
+} catch (e) {
+  failures++;
+  console.log(`FAIL serving: ${e.message}`);
+}
+
 await browser.close();
-console.log(failures ? `${failures} page(s) failed` : `all ${pages.length} pages ok; screenshots in ${outDir}`);
+console.log(failures ? `${failures} page(s) failed` : `all ${pages.length} pages and serving ok; screenshots in ${outDir}`);
 process.exit(failures ? 1 : 0);
