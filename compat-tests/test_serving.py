@@ -136,7 +136,7 @@ def models(server_url, tmp_path_factory):
     client = MlflowClient()
     tmp = tmp_path_factory.mktemp("serving")
     suffix = uuid.uuid4().hex[:6]
-    names = {k: f"serve-{k}-{suffix}" for k in ("sklearn", "code", "template", "probe", "flagged", "alias")}
+    names = {k: f"serve-{k}-{suffix}" for k in ("sklearn", "code", "template", "probe", "flagged", "alias", "onnx")}
     mlflow.set_experiment(f"serving-{suffix}")
 
     X = pd.DataFrame({"a": [0.1, 0.9, 0.2, 0.8, 0.3], "b": [1.0, 0.0, 1.0, 0.0, 1.0], "c": [0.5, 0.5, 0.1, 0.9, 0.2]})
@@ -157,6 +157,28 @@ def models(server_url, tmp_path_factory):
     probe_in = pd.DataFrame({"x": [1.0]})
     _code_model(tmp, PROBE, "model", names["probe"], signature=infer_signature(probe_in), input_example=probe_in)
     _code_model(tmp, FLAGGED, "model", names["flagged"], signature=infer_signature(probe_in), input_example=probe_in)
+
+    # An ONNX model (a logistic score on three columns), built with onnx's own helpers.
+    import onnx
+    from onnx import TensorProto, helper
+
+    w = helper.make_tensor("w", TensorProto.FLOAT, [3, 1], [0.5, -1.25, 2.0])
+    b = helper.make_tensor("b", TensorProto.FLOAT, [1], [0.1])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "w"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["score"]),
+         helper.make_node("Sigmoid", ["score"], ["prob"])],
+        "logit", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1]),
+         helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1])], [w, b])
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx_model.ir_version = 8
+    for _ in range(2):  # version 2 is only ever sent valid requests (test_onnx_runs_in_process)
+        with mlflow.start_run():
+            mlflow.log_metric("auc", 0.81)
+            mlflow.onnx.log_model(
+                onnx_model, name="model", input_example=X.head(2), registered_model_name=names["onnx"],
+                signature=infer_signature(X, pd.DataFrame({"score": [0.0], "prob": [0.5]})),
+                pip_requirements=[f"mlflow=={mlflow.__version__}", f"onnx=={onnx.__version__}"])
 
     # The competition template's model, packaged by its own make_submission.py.
     binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
@@ -180,6 +202,7 @@ def models(server_url, tmp_path_factory):
             "sklearn": (["a", "b", "c"], [[0.1, 1.0, 0.5], [0.9, 0.0, 0.5], [0.3, 1.0, 0.2]]),
             "code": (["x", "name"], [[1.5, "ab"], [2.0, "cd"]]),
             "template": (["x1", "x2"], [[1.0, 0.5], [2.0, -1.0], [3.5, 2.0]]),
+            "onnx": (["a", "b", "c"], [[0.1, 1.0, 0.5], [0.9, 0.0, 0.5], [0.3, 1, 0.2]]),
         },
     }
 
@@ -248,6 +271,17 @@ def _sorted_sets(text):
     return re.sub(r"\{('[^']*'(?:, '[^']*')*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", text)
 
 
+def _close(a, b):
+    """Equal, floats within 1e-6 relative."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-6)
+    return a == b
+
+
 def _answer(resp):
     try:
         body = resp.json()
@@ -260,7 +294,7 @@ def _answer(resp):
     return resp.status_code, body
 
 
-@pytest.mark.parametrize("kind", ["sklearn", "code", "template"])
+@pytest.mark.parametrize("kind", ["sklearn", "code", "template", "onnx"])
 def test_answers_equal_mlflow_models_serve(server_url, models, kind):
     name = models["names"][kind]
     columns, rows = models["columns"][kind]
@@ -269,10 +303,30 @@ def test_answers_equal_mlflow_models_serve(server_url, models, kind):
             ours = requests.post(f"{server_url}/serving/{name}/1/invocations", data=body,
                                  headers={"Content-Type": ct}, timeout=120)
             theirs = requests.post(f"{stock.url}/invocations", data=body, headers={"Content-Type": ct}, timeout=120)
-            assert _answer(ours) == _answer(theirs), (kind, ct, body)
+            if kind == "onnx" and ours.status_code == 200:
+                # tract and onnxruntime round float32 transcendental ops (Sigmoid) differently, by an ulp.
+                assert _close(_answer(ours)[1], _answer(theirs)[1]), (kind, ct, body, ours.text, theirs.text)
+            else:
+                assert _answer(ours) == _answer(theirs), (kind, ct, body)
             assert ours.headers["Content-Type"].split(";")[0] == theirs.headers["Content-Type"].split(";")[0]
         assert requests.get(f"{server_url}/serving/{name}/1/ping", timeout=60).status_code == 200
         assert requests.get(f"{server_url}/serving/{name}/latest/ping", timeout=60).status_code == 200
+
+
+def test_onnx_runs_in_process(server_url, models):
+    """Valid requests to the ONNX model are answered in the server (tract): no worker is started for them;
+    columns in another order are answered as stock answers them."""
+    name = models["names"]["onnx"]
+    url = f"{server_url}/serving/{name}/2/invocations"
+    workers = lambda: [(w["name"], w["version"]) for w in requests.get(f"{server_url}/serving/workers.json", timeout=10).json()["workers"]]  # noqa: E731
+    for body in ({"dataframe_split": {"columns": ["c", "a", "b"], "data": [[0.5, 0.1, 1.0]]}},
+                 {"dataframe_records": [{"a": 0.9, "b": 0, "c": 0.5}] * 3}):
+        r = requests.post(url, json=body, timeout=60)
+        assert r.status_code == 200, r.text
+    assert requests.get(f"{server_url}/serving/{name}/2/ping", timeout=60).status_code == 200
+    assert (name, "2") not in workers()
+    p = requests.post(url, json={"dataframe_split": {"columns": ["c", "a", "b"], "data": [[0.5, 0.1, 1.0]]}}, timeout=60).json()
+    assert p["predictions"][0]["score"] == pytest.approx(0.5 * 0.1 - 1.25 * 1.0 + 2.0 * 0.5 + 0.1, rel=1e-6)
 
 
 def test_concurrent_requests_are_batched_and_answered_alike(server_url, models):

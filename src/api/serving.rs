@@ -97,12 +97,7 @@ pub async fn invocations(
 pub async fn ping(st: State, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
     let srv = serving(&st)?;
     let mv = gated(&st, path).await?;
-    let key = (
-        mv.name.clone(),
-        mv.version.parse().unwrap_or(0),
-        mv.creation_timestamp,
-    );
-    srv.worker(&st, &key).await?;
+    srv.ready(&st, &mv).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body("\n"))

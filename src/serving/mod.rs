@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod envs;
 pub mod locks;
 pub mod mlmodel;
+pub mod onnx;
 pub mod openapi;
 pub mod pool;
 pub mod refs;
@@ -40,6 +41,8 @@ pub struct Serving {
     envs: envs::Envs,
     pub pool: Pool,
     copying: locks::Locks<Key>,
+    /// The in-process ONNX runtime of each version that has one (`None`: it is served by a worker).
+    onnx: std::sync::Mutex<std::collections::HashMap<Key, Option<Arc<onnx::Onnx>>>>,
 }
 
 impl Serving {
@@ -62,6 +65,7 @@ impl Serving {
             envs: envs::Envs::default(),
             pool: Pool::default(),
             copying: Default::default(),
+            onnx: Default::default(),
         })
     }
 
@@ -132,6 +136,46 @@ impl Serving {
         result.map(|_| dir)
     }
 
+    /// The version's in-process ONNX runtime, when it has the onnx flavour and tract can run it.
+    async fn onnx(&self, st: &AppState, key: &Key) -> ApiResult<Option<Arc<onnx::Onnx>>> {
+        if let Some(known) = self.onnx.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return Ok(known.clone());
+        }
+        let dir = self.local_copy(st, key).await?;
+        let model = read_model(&dir)?;
+        let loaded = if model.has("onnx") {
+            let label = pool::label(key);
+            tokio::task::spawn_blocking(move || match onnx::Onnx::load(&dir, &model) {
+                Ok(o) => {
+                    tracing::info!(model = %label, "ONNX model runs in-process (tract)");
+                    Some(Arc::new(o))
+                }
+                Err(why) => {
+                    tracing::info!(model = %label, "ONNX model served by a pyfunc worker: {why}");
+                    None
+                }
+            })
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+        } else {
+            None
+        };
+        self.onnx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Ready to answer: the in-process runtime loaded, or else the worker started (what `ping` waits for).
+    pub async fn ready(&self, st: &AppState, mv: &ModelVersion) -> ApiResult<()> {
+        let key = Self::key(mv);
+        if self.onnx(st, &key).await?.is_none() {
+            self.worker(st, &key).await?;
+        }
+        Ok(())
+    }
+
     /// Answer one invocation of a gated version.
     pub async fn invoke(
         &self,
@@ -141,6 +185,19 @@ impl Serving {
         body: bytes::Bytes,
     ) -> ApiResult<Reply> {
         let key = Self::key(mv);
+        if let Some(fast) = self.onnx(st, &key).await? {
+            let (f, ct, b) = (fast.clone(), content_type.to_string(), body.clone());
+            let answered = tokio::task::spawn_blocking(move || f.answer(&ct, &b))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            if let Some(out) = answered {
+                return Ok(Reply {
+                    status: 200,
+                    content_type: "application/json".into(),
+                    body: out.into(),
+                });
+            }
+        }
         let w = self.worker(st, &key).await?;
         let timeout = Duration::from_secs(self.flags.serving_request_timeout.max(1));
         match w.call(content_type, body, timeout).await {
@@ -225,6 +282,18 @@ impl Serving {
         let bytes = read_small(&root, "MLmodel", 4 << 20).await?;
         MlModel::parse(&String::from_utf8_lossy(&bytes)).map_err(ApiError::invalid)
     }
+}
+
+/// `rel` inside the model's folder (no absolute paths, no `..`).
+pub fn local_file(dir: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if p.is_absolute()
+        || p.components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!("'{rel}' is not a path inside the model"));
+    }
+    Ok(dir.join(p))
 }
 
 fn read_model(dir: &Path) -> ApiResult<MlModel> {
