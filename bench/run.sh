@@ -36,3 +36,7 @@ cargo build --release --bins --locked
 target/release/harvester-bench --backends "$BACKENDS" --harvester target/release/harvester "$@" | tee bench/results/latest.md
 .venv-bench/bin/python bench/scan_bench.py --harvester target/release/harvester --n 200 --out bench/results/scan.json \
   | tee -a bench/results/latest.md
+# W10, serving against `mlflow models serve` (wrk drives both; Debian's wrk package).
+command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq wrk >/dev/null; }
+.venv-bench/bin/python bench/serving_bench.py --harvester target/release/harvester --out bench/results/serving.json \
+  | tee -a bench/results/latest.md

@@ -466,3 +466,39 @@ def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_virtualenv_env_manager_builds_the_models_own_environment(tmp_path, models, server_url):
+    """`--serving-env-manager virtualenv`: a venv built from the model's requirements.txt (wheels only),
+    cached by hash, answers as the shared interpreter does. One build (about a minute): postgresql pass only."""
+    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
+    store = os.environ.get("HARVESTER_COMPAT_STORE_URI")
+    if not store:
+        pytest.skip("needs the shared database of the postgresql pass")
+    port = _free_port()
+    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0",
+            "--serving-env-manager", "virtualenv", "--serving-dir", str(tmp_path / "serving"),
+            "--serving-start-timeout", "900"]
+    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
+        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=open(tmp_path / "log", "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        name = models["names"]["code"]
+        body = {"dataframe_records": [{"x": 1.5, "name": "ab"}], "params": {"k": 4}}
+        ours = requests.post(f"{url}/serving/{name}/1/invocations", json=body, timeout=900)
+        assert ours.status_code == 200, ours.text + (tmp_path / "log").read_text()[-3000:]
+        shared = requests.post(f"{server_url}/serving/{name}/1/invocations", json=body, timeout=120)
+        assert ours.json() == shared.json() == {"predictions": [{"y": 6.0, "label": "AB"}]}
+        envs = list((tmp_path / "serving" / "envs").iterdir())
+        assert len(envs) == 1 and (envs[0] / ".harvester-ready").is_file()
+        assert (envs[0] / "bin" / "python").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -122,11 +122,14 @@ class Server:
         else:
             return None
         out, at = [], 0
-        for n in sizes:
-            buf = StringIO()
-            self.ss.predictions_to_json(cut(at, at + n), buf)
-            out.append((200, "application/json", buf.getvalue()))
-            at += n
+        try:
+            for n in sizes:
+                buf = StringIO()
+                self.ss.predictions_to_json(cut(at, at + n), buf)
+                out.append((200, "application/json", buf.getvalue()))
+                at += n
+        except Exception:
+            return None
         return out
 
     def handle(self, reqs):
