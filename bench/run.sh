@@ -38,5 +38,7 @@ target/release/harvester-bench --backends "$BACKENDS" --harvester target/release
   | tee -a bench/results/latest.md
 # W10, serving against `mlflow models serve` (wrk drives both; Debian's wrk package).
 command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq wrk >/dev/null; }
+# MLSERVER=/path/to/mlserver (MLServer 1.7.1 + mlserver-mlflow 1.7.1 + uvloop<0.22 in a venv of its own) adds it.
 .venv-bench/bin/python bench/serving_bench.py --harvester target/release/harvester --out bench/results/serving.json \
+  ${MLSERVER:+--mlserver "$MLSERVER"} \
   | tee -a bench/results/latest.md

@@ -95,6 +95,26 @@ def wrk(url, body, conns, seconds, workdir):
     return rps, float(p99.group(1)) * scale
 
 
+def start_mlserver(binary, hurl, work, procs):
+    """MLServer on a local copy of bench-lr v1 (mlserver-mlflow's runtime); its V2 infer URL."""
+    import mlflow
+
+    folder = os.path.join(work, "mlserver", "lr")
+    os.makedirs(folder)
+    mlflow.set_tracking_uri(hurl)
+    mlflow.artifacts.download_artifacts("models:/bench-lr/1", dst_path=os.path.join(folder, "model"))
+    with open(os.path.join(folder, "model-settings.json"), "w") as f:
+        json.dump({"name": "lr", "implementation": "mlserver_mlflow.MLflowRuntime", "parameters": {"uri": "./model"}}, f)
+    port = free_port()
+    with open(os.path.join(work, "mlserver", "settings.json"), "w") as f:
+        json.dump({"http_port": port, "grpc_port": free_port(), "metrics_port": free_port()}, f)
+    p = subprocess.Popen([binary, "start", os.path.join(work, "mlserver")], stdout=open(f"{work}/mlserver.log", "w"),
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    procs.append(p)
+    wait(f"http://127.0.0.1:{port}/v2/models/lr/ready", p, "mlserver")
+    return f"http://127.0.0.1:{port}/v2/models/lr/infer"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--harvester", required=True)
@@ -102,6 +122,8 @@ def main():
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--rows", default="1,100")
     ap.add_argument("--out", default="bench/results/serving.json")
+    ap.add_argument("--mlserver", help="an `mlserver` executable (MLServer 1.7.1 + mlserver-mlflow, uvloop<0.22) "
+                                       "to serve the pyfunc model beside the others, over the V2 protocol")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="serving-bench-")
     port = free_port()
@@ -128,21 +150,29 @@ def main():
             wait(f"http://127.0.0.1:{sp}/ping", p, f"mlflow models serve {name}")
             targets[name] = {"mlflow models serve": f"http://127.0.0.1:{sp}/invocations",
                              "harvester": f"{hurl}/serving/{name}/1/invocations"}
+        if a.mlserver:
+            targets["bench-lr"]["mlserver"] = start_mlserver(a.mlserver, hurl, work, stocks)
         results = {"cold_start_s": round(cold, 2), "worker_rss_mib": round((worker["rss_kib"] or 0) / 1024, 1),
                    "seconds": a.seconds, "rows": {}}
         for rows in [int(r) for r in a.rows.split(",")]:
             body = json.dumps({"dataframe_split": {"columns": ["a", "b", "c"],
                                                    "data": X.head(rows).round(6).values.tolist()}})
+            v2 = json.dumps({"parameters": {"content_type": "pd"}, "inputs": [
+                {"name": col, "shape": [rows], "datatype": "FP64", "data": X.head(rows).round(6)[col].tolist()}
+                for col in ["a", "b", "c"]]})
             for name, urls in targets.items():
-                answers = {k: requests.post(u, data=body, headers={"Content-Type": "application/json"}, timeout=60).json()
+                answers = {k: requests.post(u, data=v2 if k == "mlserver" else body,
+                                            headers={"Content-Type": "application/json"}, timeout=60).json()
                            for k, u in urls.items()}
                 a_h, a_s = answers["harvester"]["predictions"], answers["mlflow models serve"]["predictions"]
                 assert len(a_h) == len(a_s) == rows, answers
                 if name == "bench-lr":
                     assert a_h == a_s, answers
+                    if "mlserver" in answers:
+                        assert answers["mlserver"]["outputs"][0]["data"] == a_h, answers
                 for who, u in urls.items():
                     for c in [int(c) for c in a.clients.split(",")]:
-                        rps, p99 = wrk(u, body, c, a.seconds, work)
+                        rps, p99 = wrk(u, v2 if who == "mlserver" else body, c, a.seconds, work)
                         results["rows"].setdefault(str(rows), {}).setdefault(name, {}).setdefault(who, {})[str(c)] = {
                             "requests_per_s": round(rps, 1), "predictions_per_s": round(rps * rows, 1),
                             "p99_ms": round(p99, 2)}
