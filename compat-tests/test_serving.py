@@ -8,6 +8,7 @@ generated OpenAPI documents (validated, and every example in them invoked), LRU 
 
 Runs in the sqlite/local and postgresql/s3 passes (both backends, both artifact stores), not all four.
 """
+import contextlib
 import json
 import os
 import re
@@ -434,15 +435,15 @@ def test_openapi_documents_validate_and_their_examples_work(server_url, models):
     assert page.status_code == 200 and models["names"]["sklearn"] in page.text
 
 
-def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
-    """A server of its own with one worker slot and a 2 s idle timeout, on the same registry."""
+@contextlib.contextmanager
+def _own_server(tmp_path, *flags):
+    """A Harvester of its own on the postgresql pass's shared database (and artifacts), with `flags`."""
     binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI")
     if not store:
-        pytest.skip("needs a shared database (the postgresql pass), or runs on the session server's own file")
+        pytest.skip("needs the shared database of the postgresql pass")
     port = _free_port()
-    args = [binary, "server", "--backend-store-uri", store, "--port", str(port),
-            "--serving-max-workers", "1", "--serving-idle-timeout", "2", "--job-workers", "0"]
+    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0", *flags]
     if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
         args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=open(tmp_path / "log", "w"), stderr=subprocess.STDOUT)
@@ -454,6 +455,15 @@ def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
                     break
             except requests.ConnectionError:
                 time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
+    """A server of its own with one worker slot and a 2 s idle timeout, on the same registry."""
+    with _own_server(tmp_path, "--serving-max-workers", "1", "--serving-idle-timeout", "2") as url:
         workers = lambda: [(w["name"], w["version"]) for w in requests.get(url + "/serving/workers.json", timeout=10).json()["workers"]]  # noqa: E731
         a, b = models["names"]["code"], models["names"]["alias"]
         body = {"dataframe_records": [{"x": 1.0, "name": "z"}]}
@@ -463,33 +473,13 @@ def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
         assert workers() == [(b, "2")]  # the least recently used one was stopped
         time.sleep(4)
         assert workers() == []  # idle past --serving-idle-timeout
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_virtualenv_env_manager_builds_the_models_own_environment(tmp_path, models, server_url):
     """`--serving-env-manager virtualenv`: a venv built from the model's requirements.txt (wheels only),
     cached by hash, answers as the shared interpreter does. One build (about a minute): postgresql pass only."""
-    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
-    store = os.environ.get("HARVESTER_COMPAT_STORE_URI")
-    if not store:
-        pytest.skip("needs the shared database of the postgresql pass")
-    port = _free_port()
-    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0",
-            "--serving-env-manager", "virtualenv", "--serving-dir", str(tmp_path / "serving"),
-            "--serving-start-timeout", "900"]
-    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
-        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=open(tmp_path / "log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+    with _own_server(tmp_path, "--serving-env-manager", "virtualenv", "--serving-dir", str(tmp_path / "serving"),
+                     "--serving-start-timeout", "900") as url:
         name = models["names"]["code"]
         body = {"dataframe_records": [{"x": 1.5, "name": "ab"}], "params": {"k": 4}}
         ours = requests.post(f"{url}/serving/{name}/1/invocations", json=body, timeout=900)
@@ -499,6 +489,3 @@ def test_virtualenv_env_manager_builds_the_models_own_environment(tmp_path, mode
         envs = list((tmp_path / "serving" / "envs").iterdir())
         assert len(envs) == 1 and (envs[0] / ".harvester-ready").is_file()
         assert (envs[0] / "bin" / "python").exists()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

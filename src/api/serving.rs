@@ -110,8 +110,7 @@ pub async fn document(st: State, path: web::Path<(String, String)>) -> ApiResult
     let srv = serving(&st)?;
     let r = path.1.clone();
     let mv = gated(&st, path).await?;
-    let model = srv.mlmodel(&st, &mv).await?;
-    let example = srv.input_example(&st, &mv).await;
+    let (model, example) = srv.describe(&st, &mv).await?;
     let (name, run) = (mv.name.clone(), mv.run_id.clone());
     let (description, metrics) = blocking(st.clone(), move |s| {
         let d = crate::service::registered_models::get(s, &name)?.description;
@@ -141,7 +140,7 @@ pub async fn document(st: State, path: web::Path<(String, String)>) -> ApiResult
 }
 
 /// Every served version, and where its document is.
-fn served(models: &[catalog::Model], prefix: &str) -> Vec<(String, String, &'static str)> {
+fn served(models: &[catalog::Model], prefix: &str) -> Vec<(String, String)> {
     let mut out = vec![];
     for m in models {
         for v in m.versions.iter().filter(|v| v.served()) {
@@ -152,7 +151,6 @@ fn served(models: &[catalog::Model], prefix: &str) -> Vec<(String, String, &'sta
                     seg(&m.name),
                     v.version
                 ),
-                "",
             ));
         }
     }
@@ -232,11 +230,9 @@ pub async fn swagger(st: State, tail: web::Path<String>) -> ApiResult<HttpRespon
     let p = prefix(&st);
     let models = blocking(st, catalog::list).await?;
     let urls = served(&models, &p);
-    let config = utoipa_swagger_ui::Config::new(
-        urls.iter()
-            .map(|(n, u, _)| utoipa_swagger_ui::Url::new(n, u)),
-    )
-    .try_it_out_enabled(true);
+    let config =
+        utoipa_swagger_ui::Config::new(urls.iter().map(|(n, u)| utoipa_swagger_ui::Url::new(n, u)))
+            .try_it_out_enabled(true);
     let tail = tail.into_inner();
     let file = if tail.is_empty() {
         "index.html"

@@ -260,27 +260,21 @@ impl Serving {
             .await
     }
 
-    /// The model's `serving_input_example.json` (MLflow writes it when a model is logged with an input
-    /// example), for the document's examples.
-    pub async fn input_example(
+    /// The version's `MLmodel`, and its `serving_input_example.json` when MLflow wrote one (a model
+    /// logged with an input example), read from the artifact store: one lookup, no copy.
+    pub async fn describe(
         &self,
         st: &AppState,
         mv: &ModelVersion,
-    ) -> Option<serde_json::Value> {
-        let root = root_of(st, &mv.name, mv.version.parse().unwrap_or(0))
-            .await
-            .ok()?;
-        let bytes = read_small(&root, "serving_input_example.json", 1 << 20)
-            .await
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    /// The version's `MLmodel`, read from the artifact store (no copy needed).
-    pub async fn mlmodel(&self, st: &AppState, mv: &ModelVersion) -> ApiResult<MlModel> {
+    ) -> ApiResult<(MlModel, Option<serde_json::Value>)> {
         let root = root_of(st, &mv.name, mv.version.parse().unwrap_or(0)).await?;
         let bytes = read_small(&root, "MLmodel", 4 << 20).await?;
-        MlModel::parse(&String::from_utf8_lossy(&bytes)).map_err(ApiError::invalid)
+        let model = MlModel::parse(&String::from_utf8_lossy(&bytes)).map_err(ApiError::invalid)?;
+        let example = read_small(&root, "serving_input_example.json", 1 << 20)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        Ok((model, example))
     }
 }
 
