@@ -32,7 +32,7 @@ pub struct ServingFlags {
     pub serving_max_workers: usize,
 
     /// Rows one merged predict call may hold (1 turns micro-batching off).
-    #[arg(long, env = "HARVESTER_SERVING_MAX_BATCH", default_value_t = 256)]
+    #[arg(long, env = "HARVESTER_SERVING_MAX_BATCH", default_value_t = 2048)]
     pub serving_max_batch: usize,
 
     /// Milliseconds a worker waits for more requests to merge before predicting (0: merge only the
@@ -76,7 +76,7 @@ impl Default for ServingFlags {
             serving_dir: "./harvester-serving".into(),
             serving_idle_timeout: 900,
             serving_max_workers: 8,
-            serving_max_batch: 256,
+            serving_max_batch: 2048,
             serving_batch_wait_ms: 0,
             serving_memory_mb: 4096,
             serving_cpu_seconds: 3600,
