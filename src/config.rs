@@ -247,6 +247,9 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub serving: crate::serving::config::ServingFlags,
+
+    #[command(flatten)]
+    pub auth: crate::auth::AuthFlags,
 }
 
 impl ServerConfig {
@@ -288,6 +291,7 @@ impl ServerConfig {
             job_poll_ms: 500,
             scan: ScanFlags::default(),
             serving: Default::default(),
+            auth: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Harvester: an MLflow-compatible tracking server (library half, shared by `main` and the tests).
 
 pub mod api;
+pub mod auth;
 pub mod bridge;
 pub mod config;
 pub mod db;

@@ -45,6 +45,15 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     let serving = std::sync::Arc::new(crate::serving::Serving::new(state.config.serving.clone())?);
     serving.start_reaper();
     state.serving = Some(serving);
+    if state.config.auth.enabled()? {
+        let auth = crate::auth::AuthConfig::load(&|k| std::env::var(k).ok())?;
+        crate::auth::users::bootstrap_admin(
+            &state.db,
+            auth.admin_username.as_deref(),
+            auth.admin_password.as_deref(),
+        )?;
+        state.auth = Some(std::sync::Arc::new(crate::auth::Auth::new(auth)));
+    }
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     start_jobs(&state)?;
     Ok(state)
@@ -115,6 +124,8 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
                 .configure(api::evalai::routes)
                 .configure(api::scans::routes),
         )
+        .service(web::scope("/api/3.0/mlflow").configure(api::auth::routes_v3))
+        .service(web::scope("/ajax-api/3.0/mlflow").configure(api::auth::routes_v3))
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
         .service(
             web::scope("/ajax-api/2.0/mlflow")
@@ -140,6 +151,9 @@ pub fn create_app(
     let artifacts_only = state.config.artifacts_only;
     App::new()
         // `//model-versions/get-artifact` reaches its route, as it does on Werkzeug (merge_slashes).
+        .wrap(actix_web::middleware::from_fn(
+            crate::auth::middleware::gate,
+        ))
         .wrap(actix_web::middleware::NormalizePath::new(
             actix_web::middleware::TrailingSlash::MergeOnly,
         ))

@@ -1,6 +1,6 @@
 //! Experiment handlers (`/experiments/*`).
 
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
 use super::{blocking, empty, json, searching, State};
@@ -45,8 +45,12 @@ pub async fn get_experiment_by_name(
     json(&ExperimentResponse { experiment })
 }
 
-async fn search(st: State, req: SearchExperiments) -> ApiResult<HttpResponse> {
-    let (experiments, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
+async fn search(st: State, http: HttpRequest, req: SearchExperiments) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&http);
+    let (experiments, next_page_token) = searching(st, move |s| {
+        svc::search(s, &req, &super::visible(s, who.as_ref(), "experiment")?)
+    })
+    .await?;
     json(&SearchExperimentsResponse {
         experiments,
         next_page_token,
@@ -57,9 +61,10 @@ async fn search(st: State, req: SearchExperiments) -> ApiResult<HttpResponse> {
     responses((status = 200, body = SearchExperimentsResponse), (status = 400, body = ErrorBody)))]
 pub async fn search_experiments(
     st: State,
+    http: HttpRequest,
     Body(req): Body<SearchExperiments>,
 ) -> ApiResult<HttpResponse> {
-    search(st, req).await
+    search(st, http, req).await
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/experiments/search", tag = "experiments", params(SearchExperiments),
@@ -67,9 +72,10 @@ pub async fn search_experiments(
     responses((status = 200, body = SearchExperimentsResponse), (status = 400, body = ErrorBody)))]
 pub async fn search_experiments_get(
     st: State,
+    http: HttpRequest,
     Query(req): Query<SearchExperiments>,
 ) -> ApiResult<HttpResponse> {
-    search(st, req).await
+    search(st, http, req).await
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/experiments/update", tag = "experiments", request_body = UpdateExperiment,

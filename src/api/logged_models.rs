@@ -82,8 +82,16 @@ pub async fn log_params(
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/logged-models/search", tag = "logged-models", request_body = SearchLoggedModels,
     responses((status = 200, body = LoggedModelsPage), (status = 400, body = ErrorBody)))]
-pub async fn search(st: State, Body(req): Body<SearchLoggedModels>) -> ApiResult<HttpResponse> {
-    let (models, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
+pub async fn search(
+    st: State,
+    http: HttpRequest,
+    Body(req): Body<SearchLoggedModels>,
+) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&http);
+    let (models, next_page_token) = searching(st, move |s| {
+        svc::search(s, &req, &super::visible(s, who.as_ref(), "experiment")?)
+    })
+    .await?;
     json(&LoggedModelsPage {
         models,
         next_page_token,

@@ -1,6 +1,8 @@
 //! HTTP handlers (thin: parse, call `service`, serialise) and the route table for both prefixes.
 
 pub mod artifacts;
+pub mod auth;
+pub mod auth_roles;
 pub mod evalai;
 pub mod experiments;
 pub mod extract;
@@ -75,6 +77,22 @@ pub fn json<T: Serialize>(body: &T) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// The request's authenticated user (auth on), for searches that show only what it may read.
+pub fn viewer(req: &actix_web::HttpRequest) -> Option<crate::auth::Viewer> {
+    actix_web::HttpMessage::extensions(req)
+        .get::<crate::auth::Viewer>()
+        .cloned()
+}
+
+/// What `who` may see of `resource_type` in a search.
+pub fn visible(
+    s: &AppState,
+    who: Option<&crate::auth::Viewer>,
+    resource_type: &str,
+) -> ApiResult<crate::auth::visible::Visible> {
+    crate::auth::visible::Visible::of(s, who, resource_type)
+}
+
 pub fn empty() -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -83,6 +101,7 @@ pub fn empty() -> ApiResult<HttpResponse> {
 
 /// The MLflow tracking routes, mounted under `/api/2.0/mlflow` and `/ajax-api/2.0/mlflow`.
 pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(auth::routes);
     use experiments as e;
     use metrics as m;
     use runs as r;

@@ -101,8 +101,16 @@ pub async fn download_uri(st: State, Query(req): Query<VersionReq>) -> ApiResult
     json(&DownloadUriResponse { artifact_uri })
 }
 
-async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
-    let (model_versions, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
+async fn search(st: State, http: HttpRequest, req: SearchRegistry) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&http);
+    let (model_versions, next_page_token) = searching(st, move |s| {
+        svc::search(
+            s,
+            &req,
+            &super::visible(s, who.as_ref(), "registered_model")?,
+        )
+    })
+    .await?;
     json(&ModelVersionsPage {
         model_versions,
         next_page_token,
@@ -111,12 +119,20 @@ async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/model-versions/search", tag = "registry", params(SearchRegistry),
     responses((status = 200, body = ModelVersionsPage), (status = 400, body = ErrorBody)))]
-pub async fn search_get(st: State, Query(req): Query<SearchRegistry>) -> ApiResult<HttpResponse> {
-    search(st, req).await
+pub async fn search_get(
+    st: State,
+    http: HttpRequest,
+    Query(req): Query<SearchRegistry>,
+) -> ApiResult<HttpResponse> {
+    search(st, http, req).await
 }
 
-pub async fn search_post(st: State, Body(req): Body<SearchRegistry>) -> ApiResult<HttpResponse> {
-    search(st, req).await
+pub async fn search_post(
+    st: State,
+    http: HttpRequest,
+    Body(req): Body<SearchRegistry>,
+) -> ApiResult<HttpResponse> {
+    search(st, http, req).await
 }
 
 /// `GET /model-versions/get-artifact?name=&version=&path=`: one file of the version (UI).

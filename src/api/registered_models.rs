@@ -1,6 +1,6 @@
 //! Registered-model handlers (`/registered-models/*`): the model, its tags and aliases, latest versions.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
 use super::{blocking, empty, json, searching, State};
@@ -54,8 +54,16 @@ pub async fn delete(st: State, Body(req): Body<NameReq>) -> ApiResult<HttpRespon
     empty()
 }
 
-async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
-    let (registered_models, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
+async fn search(st: State, http: HttpRequest, req: SearchRegistry) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&http);
+    let (registered_models, next_page_token) = searching(st, move |s| {
+        svc::search(
+            s,
+            &req,
+            &super::visible(s, who.as_ref(), "registered_model")?,
+        )
+    })
+    .await?;
     json(&RegisteredModelsPage {
         registered_models,
         next_page_token,
@@ -64,12 +72,20 @@ async fn search(st: State, req: SearchRegistry) -> ApiResult<HttpResponse> {
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/registered-models/search", tag = "registry", params(SearchRegistry),
     responses((status = 200, body = RegisteredModelsPage), (status = 400, body = ErrorBody)))]
-pub async fn search_get(st: State, Query(req): Query<SearchRegistry>) -> ApiResult<HttpResponse> {
-    search(st, req).await
+pub async fn search_get(
+    st: State,
+    http: HttpRequest,
+    Query(req): Query<SearchRegistry>,
+) -> ApiResult<HttpResponse> {
+    search(st, http, req).await
 }
 
-pub async fn search_post(st: State, Body(req): Body<SearchRegistry>) -> ApiResult<HttpResponse> {
-    search(st, req).await
+pub async fn search_post(
+    st: State,
+    http: HttpRequest,
+    Body(req): Body<SearchRegistry>,
+) -> ApiResult<HttpResponse> {
+    search(st, http, req).await
 }
 
 async fn latest(st: State, req: GetLatestVersions) -> ApiResult<HttpResponse> {

@@ -1,6 +1,6 @@
 //! Run handlers (`/runs/*`).
 
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
 use super::{blocking, empty, json, searching, State};
@@ -104,8 +104,16 @@ pub async fn log_outputs(st: State, Body(req): Body<LogOutputs>) -> ApiResult<Ht
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/runs/search", tag = "runs", request_body = SearchRuns,
     responses((status = 200, body = SearchRunsResponse), (status = 400, body = ErrorBody)))]
-pub async fn search_runs(st: State, Body(req): Body<SearchRuns>) -> ApiResult<HttpResponse> {
-    let (runs, next_page_token) = searching(st, move |s| svc::search(s, &req)).await?;
+pub async fn search_runs(
+    st: State,
+    http: HttpRequest,
+    Body(req): Body<SearchRuns>,
+) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&http);
+    let (runs, next_page_token) = searching(st, move |s| {
+        svc::search(s, &req, &super::visible(s, who.as_ref(), "experiment")?)
+    })
+    .await?;
     json(&SearchRunsResponse {
         runs,
         next_page_token,

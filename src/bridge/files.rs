@@ -278,8 +278,11 @@ pub async fn register(
             Err(e) if e.code == ErrorCode::RESOURCE_ALREADY_EXISTS => {}
             Err(e) => return Err(e),
         }
-        let (found, _) =
-            model_versions::search(&s, &from_json(json!({"filter": f, "max_results": 1}))?)?;
+        let (found, _) = model_versions::search(
+            &s,
+            &from_json(json!({"filter": f, "max_results": 1}))?,
+            &crate::auth::visible::Visible::All,
+        )?;
         Ok(found.into_iter().next().map(|v| v.version))
     })
     .await?;

@@ -314,7 +314,7 @@ async fn ensure_run(
     }))?;
     let s = st.clone();
     blocking(move || {
-        let (found, _) = runs::search(&s, &search)?;
+        let (found, _) = runs::search(&s, &search, &crate::auth::visible::Visible::All)?;
         match found.into_iter().next() {
             Some(r) => Ok(r.info.run_id),
             None => Ok(runs::create(&s, &create)?.info.run_id),

@@ -66,3 +66,49 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    harvester_users (id) {
+        id -> Integer,
+        username -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    harvester_roles (id) {
+        id -> Integer,
+        workspace -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    harvester_role_permissions (id) {
+        id -> Integer,
+        role_id -> Integer,
+        resource_type -> Text,
+        resource_pattern -> Text,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    harvester_user_roles (user_id, role_id) {
+        user_id -> Integer,
+        role_id -> Integer,
+    }
+}
+
+diesel::joinable!(harvester_role_permissions -> harvester_roles (role_id));
+diesel::joinable!(harvester_user_roles -> harvester_roles (role_id));
+diesel::joinable!(harvester_user_roles -> harvester_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    harvester_users,
+    harvester_roles,
+    harvester_role_permissions,
+    harvester_user_roles
+);

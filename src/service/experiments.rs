@@ -162,6 +162,7 @@ pub fn get_by_name(st: &AppState, name: &str) -> ApiResult<Experiment> {
 pub fn search(
     st: &AppState,
     req: &SearchExperiments,
+    visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<Experiment>, Option<String>)> {
     let max = req.max_results.unwrap_or(0);
     let max = v::search_max_results(Some(max), 0, v::SEARCH_MAX_RESULTS_THRESHOLD)?;
@@ -179,6 +180,7 @@ pub fn search(
         buf.push(" AND experiments.lifecycle_stage = ")
             .bind(search::Bind::Text(stage.into()));
     }
+    visible.push(&mut buf, "experiments.experiment_id", true);
     search::sql::push_where(&mut buf, &targets::EXPERIMENTS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::EXPERIMENTS, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));

@@ -307,6 +307,7 @@ pub fn log_params(st: &AppState, id: &str, params: &[KeyValueIn]) -> ApiResult<(
 pub fn search(
     st: &AppState,
     req: &SearchLoggedModels,
+    visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<LoggedModel>, Option<String>)> {
     if req.experiment_ids.is_empty() {
         return Err(ApiError::missing("experiment_ids"));
@@ -336,6 +337,7 @@ pub fn search(
     buf.push("SELECT logged_models.* FROM logged_models WHERE logged_models.lifecycle_stage = 'active' AND logged_models.experiment_id IN ");
     buf.bind_list(exp_ids);
     push_datasets(&mut buf, &req.datasets)?;
+    visible.push(&mut buf, "logged_models.experiment_id", true);
     search::sql::push_where(&mut buf, &targets::LOGGED_MODELS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::LOGGED_MODELS, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));

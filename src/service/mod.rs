@@ -79,6 +79,8 @@ pub struct AppState {
     pub scan: Arc<crate::scan::Options>,
     /// Model serving (`/serving/`), when set up.
     pub serving: Option<Arc<crate::serving::Serving>>,
+    /// The basic-auth app, with `--app-name basic-auth`.
+    pub auth: Option<Arc<crate::auth::Auth>>,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             jobs: Arc::new(jobs),
             bridge: None,
             serving: None,
+            auth: None,
             scan: Arc::new(crate::scan::Options {
                 advisories: Arc::new(crate::scan::Advisories::snapshot()),
                 ..Default::default()

@@ -332,6 +332,7 @@ pub fn artifact_root(st: &AppState, name: &str, version: i64) -> ApiResult<Strin
 pub fn search(
     st: &AppState,
     req: &SearchRegistry,
+    visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<ModelVersion>, Option<String>)> {
     let exclude = " AND NOT EXISTS (SELECT 1 FROM model_version_tags p \
                    WHERE p.name = model_versions.name AND p.value = 'true' AND p.key = ";
@@ -341,6 +342,7 @@ pub fn search(
         req,
         exclude,
         (200_000, 200_000),
+        visible,
     )?;
     let (rows, next, (tags, _)) = db_read!(st.db, |conn| {
         let mut rows: Vec<ModelVersionRow> = load_dynamic!(conn, ModelVersionRow, buf)?;

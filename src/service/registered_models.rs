@@ -343,6 +343,7 @@ pub fn latest_versions(
 pub fn search(
     st: &AppState,
     req: &SearchRegistry,
+    visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<RegisteredModel>, Option<String>)> {
     let exclude = " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = registered_models.name \
                    AND p.value = 'true' AND p.key = ";
@@ -352,6 +353,7 @@ pub fn search(
         req,
         exclude,
         (100, 1000),
+        visible,
     )?;
     let (rows, next, extras) = db_read!(st.db, |conn| {
         let mut rows: Vec<RegisteredModelRow> = load_dynamic!(conn, RegisteredModelRow, buf)?;

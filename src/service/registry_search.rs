@@ -18,6 +18,7 @@ pub fn registry_query(
     req: &SearchRegistry,
     exclude_prompts: &str,
     (default_max, max_max): (i64, i64),
+    visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(SqlBuf, i64, i64)> {
     let max = v::search_max_results(req.max_results, default_max, max_max)?;
     let offset = search::decode_page_token(req.page_token.as_deref())?;
@@ -50,6 +51,7 @@ pub fn registry_query(
         buf.push(exclude_prompts);
         buf.bind(Bind::Text(IS_PROMPT.into())).push(")");
     }
+    visible.push(&mut buf, &format!("{}.name", t.table), false);
     search::sql::push_where(&mut buf, t, &filter)?;
     search::sql::push_order_by(&mut buf, t, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));

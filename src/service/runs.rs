@@ -308,7 +308,11 @@ pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
     write_batch(st, run_id, params, metrics, tag_rows)
 }
 
-pub fn search(st: &AppState, req: &SearchRuns) -> ApiResult<(Vec<Run>, Option<String>)> {
+pub fn search(
+    st: &AppState,
+    req: &SearchRuns,
+    visible: &crate::auth::visible::Visible,
+) -> ApiResult<(Vec<Run>, Option<String>)> {
     let max = v::search_max_results(
         req.max_results,
         v::SEARCH_MAX_RESULTS_DEFAULT,
@@ -337,6 +341,7 @@ pub fn search(st: &AppState, req: &SearchRuns) -> ApiResult<(Vec<Run>, Option<St
         buf.push(" AND runs.lifecycle_stage = ")
             .bind(Bind::Text(stage.into()));
     }
+    visible.push(&mut buf, "runs.experiment_id", true);
     search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));

@@ -33,6 +33,16 @@ where
     }
 }
 
+/// [`call`] for searches: also gives the request's user, so that they show only what it may read.
+async fn call_as<T, F>(ctx: &Context<'_>, f: F) -> async_graphql::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState, Option<&crate::auth::Viewer>) -> Result<T, ApiError> + Send + 'static,
+{
+    let who = ctx.data_opt::<crate::auth::Viewer>().cloned();
+    call(ctx, move |s| f(s, who.as_ref())).await
+}
+
 #[derive(SimpleObject)]
 #[graphql(name = "Test")]
 pub struct TestOut {
@@ -117,7 +127,14 @@ impl RunExt {
             filter: Some(format!("run_id = '{id}'")),
             ..Default::default()
         };
-        let (versions, _) = call(ctx, move |s| service::model_versions::search(s, &req)).await?;
+        let (versions, _) = call_as(ctx, move |s, who| {
+            service::model_versions::search(
+                s,
+                &req,
+                &crate::api::visible(s, who, "registered_model")?,
+            )
+        })
+        .await?;
         Ok(versions.into_iter().map(GqlModelVersion::from).collect())
     }
 }
@@ -142,7 +159,10 @@ async fn search_runs(
         order_by: strings(input.order_by),
         page_token: input.page_token,
     };
-    let (runs, next_page_token) = call(ctx, move |s| service::runs::search(s, &req)).await?;
+    let (runs, next_page_token) = call_as(ctx, move |s, who| {
+        service::runs::search(s, &req, &crate::api::visible(s, who, "experiment")?)
+    })
+    .await?;
     Ok(SearchRunsResponse {
         runs: runs.into_iter().map(RunExt::from).collect(),
         next_page_token,
@@ -216,8 +236,14 @@ impl Query {
             },
             None => SearchRegistry::default(),
         };
-        let (versions, next_page_token) =
-            call(ctx, move |s| service::model_versions::search(s, &req)).await?;
+        let (versions, next_page_token) = call_as(ctx, move |s, who| {
+            service::model_versions::search(
+                s,
+                &req,
+                &crate::api::visible(s, who, "registered_model")?,
+            )
+        })
+        .await?;
         Ok(Some(SearchModelVersionsResponse {
             model_versions: versions.into_iter().map(GqlModelVersion::from).collect(),
             next_page_token,
@@ -337,7 +363,10 @@ fn envelope(data: serde_json::Value, errors: Vec<String>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "data": data, "errors": errors }))
 }
 
-async fn execute(st: State, mut req: async_graphql::Request) -> HttpResponse {
+async fn execute(st: State, http: &HttpRequest, mut req: async_graphql::Request) -> HttpResponse {
+    if let Some(v) = crate::api::viewer(http) {
+        req = req.data(v);
+    }
     req.query = strip_component_directive(&req.query);
     if let Some(refusal) = limits::check(&req.query) {
         return envelope(serde_json::Value::Null, vec![refusal]);
@@ -352,9 +381,9 @@ async fn execute(st: State, mut req: async_graphql::Request) -> HttpResponse {
     envelope(data, resp.errors.into_iter().map(|e| e.message).collect())
 }
 
-pub async fn post(st: State, body: web::Bytes) -> HttpResponse {
+pub async fn post(st: State, http: HttpRequest, body: web::Bytes) -> HttpResponse {
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(req) => execute(st, req).await,
+        Ok(req) => execute(st, &http, req).await,
         Err(e) => HttpResponse::BadRequest().json(
             serde_json::json!({"errors": [{"message": format!("Invalid GraphQL request: {e}")}]}),
         ),
@@ -383,7 +412,7 @@ pub async fn get(st: State, http: HttpRequest) -> HttpResponse {
     if let Some(v) = q.variables.and_then(|v| serde_json::from_str(&v).ok()) {
         req = req.variables(async_graphql::Variables::from_json(v));
     }
-    execute(st, req).await
+    execute(st, &http, req).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

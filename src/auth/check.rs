@@ -1,0 +1,297 @@
+//! Deciding one request: read what it touches from its parameters or path, find the user's permission on
+//! it (grants folded, `default_permission` as the floor) and compare with what the rule needs.
+
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use super::permission::{Action, Permission};
+use super::rules::{Rule, Target};
+use super::Viewer;
+use super::{grants, roles, users};
+use crate::db::schema::{experiments as ex, logged_models as lm, runs};
+use crate::db::Db;
+use crate::db_read;
+use crate::error::{ApiError, ApiResult};
+
+/// A request's parameters: its query string, overlaid by a JSON object body.
+#[derive(Debug, Default)]
+pub struct Params {
+    pub query: Vec<(String, String)>,
+    pub body: Map<String, Value>,
+}
+
+impl Params {
+    pub fn parse(query: &str, body: &[u8]) -> Params {
+        let query = url_pairs(query);
+        let body = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        Params { query, body }
+    }
+
+    /// The first value of `key` (the body's when both have one).
+    pub fn get(&self, key: &str) -> Option<String> {
+        match self.body.get(key) {
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::Number(n)) => return Some(n.to_string()),
+            Some(Value::Bool(b)) => return Some(b.to_string()),
+            _ => {}
+        }
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Every value of `key` (repeated query parameters, or a body array).
+    pub fn all(&self, key: &str) -> Vec<String> {
+        if let Some(Value::Array(a)) = self.body.get(key) {
+            return a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+        }
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The path segment after `prefix` (percent-decoded).
+pub fn segment_after(path: &str, prefix: &str) -> Option<String> {
+    let i = path.find(prefix)? + prefix.len();
+    let seg = path[i..].split('/').next()?;
+    (!seg.is_empty()).then(|| decode(seg))
+}
+
+fn missing_param(k: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "Missing value for required parameter '{k}'. See the API docs for more information about \
+         request parameters."
+    ))
+}
+
+/// The user's permission on one resource: the folded grants, floored by the default.
+pub fn permission(
+    db: &Db,
+    viewer: &Viewer,
+    default: Permission,
+    resource_type: &str,
+    id: &str,
+) -> ApiResult<Permission> {
+    let g = grants::of_user(db, viewer.id, &[resource_type])?;
+    Ok(Permission::floor(
+        grants::fold_for(&g, resource_type, id),
+        default,
+    ))
+}
+
+/// A resource a rule names, once resolved; `None` (it does not exist) lets the handler answer 404.
+fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(String, String)>> {
+    let exp = |id: String| vec![("experiment".to_string(), id)];
+    let missing = missing_param;
+    Ok(match target {
+        Target::Experiment | Target::NewLoggedModel => {
+            // `runs/create` without an experiment goes to the Default experiment, as in MLflow.
+            exp(p.get("experiment_id").unwrap_or_else(|| "0".into()))
+        }
+        Target::ExperimentName => {
+            let name = p
+                .get("experiment_name")
+                .ok_or_else(|| missing("experiment_name"))?;
+            let id: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
+                ex::table
+                    .filter(ex::name.eq(&name))
+                    .select(ex::experiment_id)
+                    .first(conn)
+                    .optional()?
+            ))?;
+            id.map(|i| exp(i.to_string())).unwrap_or_default()
+        }
+        Target::Run | Target::Runs => {
+            let ids = if target == Target::Run {
+                p.get("run_id")
+                    .or_else(|| p.get("run_uuid"))
+                    .map(|r| vec![r])
+                    .ok_or_else(|| missing("run_id"))?
+            } else {
+                p.all("run_id")
+            };
+            let found: Vec<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
+                runs::table
+                    .filter(runs::run_uuid.eq_any(&ids))
+                    .select(runs::experiment_id)
+                    .load::<Option<i32>>(conn)?
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            ))?;
+            found
+                .into_iter()
+                .map(|i| ("experiment".into(), i.to_string()))
+                .collect()
+        }
+        Target::Model => {
+            let name = p.get("name").ok_or_else(|| missing("name"))?;
+            vec![("registered_model".into(), name)]
+        }
+        Target::ModelInPath(prefix) => match segment_after(path, prefix) {
+            Some(name) => vec![("registered_model".into(), name)],
+            None => vec![],
+        },
+        Target::LoggedModel => {
+            let id = segment_after(path, "/logged-models/").unwrap_or_default();
+            let e: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
+                lm::table
+                    .filter(lm::model_id.eq(&id))
+                    .select(lm::experiment_id)
+                    .first(conn)
+                    .optional()?
+            ))?;
+            e.map(|i| exp(i.to_string())).unwrap_or_default()
+        }
+        Target::ArtifactPath => {
+            let rel = match segment_after(path, "/mlflow-artifacts/artifacts/") {
+                Some(first) => Some(first),
+                None => segment_after(path, "/mlflow-artifacts/mpu/create/")
+                    .or_else(|| segment_after(path, "/mlflow-artifacts/mpu/complete/"))
+                    .or_else(|| segment_after(path, "/mlflow-artifacts/mpu/abort/"))
+                    .or_else(|| segment_after(path, "/mlflow-artifacts/presigned/"))
+                    .or_else(|| {
+                        p.get("path")
+                            .and_then(|q| q.split('/').find(|s| !s.is_empty()).map(str::to_string))
+                    }),
+            };
+            match rel {
+                Some(first) if first.parse::<i64>().is_ok() => exp(first),
+                // Outside any experiment's folder: only admins reach it.
+                _ => vec![("experiment".into(), String::new())],
+            }
+        }
+    })
+}
+
+/// Whether `viewer` (not an admin) may make this request.
+pub fn allowed(
+    db: &Db,
+    viewer: &Viewer,
+    default: Permission,
+    rule: Rule,
+    path: &str,
+    p: &Params,
+) -> ApiResult<bool> {
+    match rule {
+        Rule::Public | Rule::Authenticated => Ok(true),
+        Rule::Admin => Ok(false),
+        Rule::SelfOrAdmin => {
+            let who = p.get("username").ok_or_else(|| missing_param("username"))?;
+            Ok(who == viewer.username)
+        }
+        Rule::ManageRoles | Rule::ViewRoles => {
+            let Some(ws) = role_workspace(db, p)? else {
+                return Ok(false);
+            };
+            let (present, admin) = roles::workspaces_of(db, viewer.id)?;
+            Ok(if rule == Rule::ManageRoles {
+                admin.contains(&ws)
+            } else {
+                present.contains(&ws)
+            })
+        }
+        Rule::ListRoles => {
+            let wanted = p.all("workspace");
+            let (present, _) = roles::workspaces_of(db, viewer.id)?;
+            Ok(!wanted.is_empty() && wanted.iter().all(|w| present.contains(w)))
+        }
+        Rule::ViewUserRoles => {
+            let target = p.get("username");
+            if target.as_deref() == Some(viewer.username.as_str()) {
+                return Ok(true);
+            }
+            let Some(t) = target
+                .and_then(|u| users::find(db, &u).transpose())
+                .transpose()?
+            else {
+                return Ok(false);
+            };
+            let (_, admin) = roles::workspaces_of(db, viewer.id)?;
+            let (theirs, _) = roles::workspaces_of(db, t.id)?;
+            Ok(theirs.iter().any(|w| admin.contains(w)))
+        }
+        Rule::Needs(target, action) => {
+            let resources = resolve(db, target, path, p)?;
+            let types: Vec<&str> = resources.iter().map(|(t, _)| t.as_str()).collect();
+            let g = grants::of_user(db, viewer.id, &types)?;
+            Ok(resources.iter().all(|(t, id)| {
+                !id.is_empty()
+                    && Permission::floor(grants::fold_for(&g, t, id), default).allows(action)
+            }))
+        }
+    }
+}
+
+/// The workspace a role request targets: of its `role_id`, its `role_permission_id`, or `workspace`.
+/// `None` when the role does not exist (the caller denies rather than tell).
+fn role_workspace(db: &Db, p: &Params) -> ApiResult<Option<String>> {
+    let int = |k: &str| -> ApiResult<Option<i32>> {
+        p.get(k)
+            .map(|v| {
+                v.parse::<i32>().map_err(|_| {
+                    ApiError::invalid(format!("Parameter '{k}' must be an integer. Got: '{v}'"))
+                })
+            })
+            .transpose()
+    };
+    let found = |r: ApiResult<roles::RoleRow>| match r {
+        Ok(r) => Ok(Some(r.workspace)),
+        Err(e) if e.code == crate::error::ErrorCode::RESOURCE_DOES_NOT_EXIST => Ok(None),
+        Err(e) => Err(e),
+    };
+    if let Some(id) = int("role_id")? {
+        return found(roles::get(db, id));
+    }
+    if let Some(id) = int("role_permission_id")? {
+        return match roles::get_permission(db, id) {
+            Ok(rp) => found(roles::get(db, rp.role_id)),
+            Err(e) if e.code == crate::error::ErrorCode::RESOURCE_DOES_NOT_EXIST => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    match p.get("workspace") {
+        Some(w) if !w.trim().is_empty() => Ok(Some(w)),
+        _ => Err(ApiError::invalid(
+            "Request must include one of: role_id, role_permission_id, workspace.",
+        )),
+    }
+}
+
+/// What a rule's action is, for messages.
+pub fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Read => "read",
+        Action::Use => "use",
+        Action::Update => "edit",
+        Action::Delete => "delete",
+        Action::Manage => "manage",
+    }
+}

@@ -1,0 +1,265 @@
+//! The gate every request passes when auth is on: public routes go through; otherwise the request is
+//! authenticated (HTTP basic), an admin goes through, anyone else needs what `rules` says. A request that
+//! creates an experiment or a registered model grants its creator MANAGE on it; deleting or renaming a
+//! model moves its grants with it.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use base64::Engine;
+
+use super::check::{self, Params};
+use super::rules::{self, Rule, Target};
+use super::{grants, users, Permission, Viewer};
+use crate::error::ApiError;
+use crate::service::AppState;
+
+const UNAUTHENTICATED: &str = "You are not authenticated. Please see \
+    https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.";
+
+/// Stock's 401: plain text with the Basic challenge.
+fn challenge() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"mlflow\""))
+        .content_type("text/plain; charset=utf-8")
+        .body(UNAUTHENTICATED)
+}
+
+/// Stock's 403.
+fn forbidden() -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/plain; charset=utf-8")
+        .body("Permission denied")
+}
+
+/// `Authorization: Basic …` → (username, password).
+fn basic_credentials(req: &ServiceRequest) -> Option<(String, String)> {
+    let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = h.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// The user the request authenticates as, if any (argon2 on the blocking pool, once per credential).
+async fn authenticate(
+    st: &web::Data<AppState>,
+    req: &ServiceRequest,
+) -> Result<Option<Viewer>, ApiError> {
+    let Some((username, password)) = basic_credentials(req) else {
+        return Ok(None);
+    };
+    let st = st.clone();
+    web::block(move || -> Result<Option<Viewer>, ApiError> {
+        let Some(auth) = st.auth.as_ref() else {
+            return Ok(None);
+        };
+        let Some(row) = users::find(&st.db, &username)? else {
+            // Spend what a verification costs, so that timing does not tell which users exist.
+            let _ = super::password::verify(&password, DUMMY_HASH);
+            return Ok(None);
+        };
+        Ok(auth
+            .verified
+            .check(&row.username, &password, &row.password_hash)
+            .then(|| Viewer {
+                id: row.id,
+                username: row.username,
+                is_admin: row.is_admin,
+            }))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+/// An argon2id hash of a random string, verified against when the username is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8t5Aq0nJb4vJ5qjbq6H3mV1Xb2sBqlx3U0d8vJQ6b1Q";
+
+/// Whether the rule reads the request's parameters (so its body must be read first).
+fn needs_params(rule: Rule) -> bool {
+    match rule {
+        Rule::SelfOrAdmin
+        | Rule::ManageRoles
+        | Rule::ViewRoles
+        | Rule::ListRoles
+        | Rule::ViewUserRoles => true,
+        Rule::Needs(t, _) => !matches!(t, Target::ModelInPath(_) | Target::LoggedModel),
+        _ => false,
+    }
+}
+
+/// What to do after a successful request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    Nothing,
+    GrantExperiment,
+    GrantModel,
+    DropModel,
+    RenameModel,
+}
+
+fn after_of(op: &str) -> After {
+    let op = op
+        .trim_start_matches("/ajax-api/")
+        .trim_start_matches("/api/")
+        .trim_start_matches("2.0/mlflow/")
+        .trim_start_matches("3.0/mlflow/");
+    match op {
+        "experiments/create" => After::GrantExperiment,
+        "registered-models/create" => After::GrantModel,
+        "registered-models/delete" => After::DropModel,
+        "registered-models/rename" => After::RenameModel,
+        _ => After::Nothing,
+    }
+}
+
+pub async fn gate(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(st) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
+    let Some(auth) = st.auth.clone() else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
+    let prefix = st.config.static_prefix.clone().unwrap_or_default();
+    let full = req.path().to_string();
+    let path = full
+        .strip_prefix(prefix.as_str())
+        .unwrap_or(&full)
+        .to_string();
+    let method = req.method().as_str().to_string();
+    let rule = rules::rule(&method, &path);
+    if rule == Rule::Public {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
+    let viewer = match authenticate(&st, &req).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(req.into_response(challenge())),
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let after = after_of(&path);
+    let mut params = Params::default();
+    if needs_params(rule) || after != After::Nothing {
+        let body = if matches!(method.as_str(), "POST" | "PATCH" | "DELETE")
+            && !path.contains("/mlflow-artifacts/")
+        {
+            match req.extract::<web::Bytes>().await {
+                Ok(b) => b,
+                Err(e) => return Ok(req.error_response(e)),
+            }
+        } else {
+            web::Bytes::new()
+        };
+        params = Params::parse(req.query_string(), &body);
+        if !body.is_empty() {
+            let (_, mut pl) = actix_http::h1::Payload::create(true);
+            pl.unread_data(body);
+            req.set_payload(Payload::from(pl));
+        }
+    }
+    if !viewer.is_admin {
+        let db_st = st.clone();
+        let (v, p, pa) = (viewer.clone(), params, path.clone());
+        let default = auth.config.default_permission;
+        let decided = web::block(move || {
+            let ok = check::allowed(&db_st.db, &v, default, rule, &pa, &p);
+            (ok, p)
+        })
+        .await;
+        match decided {
+            Ok((Ok(true), p)) => params = p,
+            Ok((Ok(false), _)) => return Ok(req.into_response(forbidden())),
+            Ok((Err(e), _)) => return Ok(req.error_response(e)),
+            Err(e) => {
+                return Ok(req.error_response(ApiError::internal(format!("worker failed: {e}"))))
+            }
+        }
+    }
+    req.extensions_mut().insert(viewer.clone());
+    let res = next.call(req).await?.map_into_boxed_body();
+    if after == After::Nothing || res.status() != StatusCode::OK {
+        return Ok(res);
+    }
+    follow(st, viewer, after, params, res).await
+}
+
+/// Record what a successful create, delete or rename means for grants.
+async fn follow(
+    st: web::Data<AppState>,
+    viewer: Viewer,
+    after: After,
+    params: Params,
+    res: ServiceResponse<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let (req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let created_id = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("experiment_id")
+                .and_then(|i| i.as_str())
+                .map(str::to_string)
+        });
+    let done = web::block(move || -> Result<(), ApiError> {
+        match after {
+            After::GrantExperiment => match created_id {
+                Some(id) => grants::grant_user(
+                    &st.db,
+                    viewer.id,
+                    &viewer.username,
+                    "experiment",
+                    &id,
+                    Permission::Manage,
+                    true,
+                ),
+                None => Ok(()),
+            },
+            After::GrantModel => match params.get("name") {
+                Some(name) => grants::grant_user(
+                    &st.db,
+                    viewer.id,
+                    &viewer.username,
+                    "registered_model",
+                    &name,
+                    Permission::Manage,
+                    true,
+                ),
+                None => Ok(()),
+            },
+            After::DropModel => match params.get("name") {
+                Some(name) => {
+                    grants::delete_for_resource(&st.db, "registered_model", &name)?;
+                    grants::delete_for_resource(&st.db, "prompt", &name)
+                }
+                None => Ok(()),
+            },
+            After::RenameModel => match (params.get("name"), params.get("new_name")) {
+                (Some(old), Some(new)) => {
+                    grants::rename_resource(&st.db, "registered_model", &old, &new)
+                }
+                _ => Ok(()),
+            },
+            After::Nothing => Ok(()),
+        }
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("grant bookkeeping after a request failed: {}", e.message),
+        Err(e) => tracing::error!("grant bookkeeping after a request failed: {e}"),
+    }
+    let response = head.set_body(bytes).map_into_boxed_body();
+    Ok(ServiceResponse::new(req, response))
+}

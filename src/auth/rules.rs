@@ -1,0 +1,247 @@
+//! Which request needs which capability: MLflow 3.17's `BEFORE_REQUEST_HANDLERS` table, plus the routes
+//! Harvester adds. Fail-closed: a route missing here needs an admin (and the route matrix test fails).
+
+use super::permission::Action;
+
+/// What a request touches, read from its parameters or path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `experiment_id` (body or query).
+    Experiment,
+    /// `experiment_name`.
+    ExperimentName,
+    /// `run_id` or `run_uuid`, checked against its experiment.
+    Run,
+    /// Every `run_id` of the query (the UI's bulk metric history).
+    Runs,
+    /// A registered model by `name`.
+    Model,
+    /// A registered model named by the path segment after `prefix` (scans, serving).
+    ModelInPath(&'static str),
+    /// A logged model by the `{model_id}` path segment, checked against its experiment.
+    LoggedModel,
+    /// `experiment_id` of a new logged model.
+    NewLoggedModel,
+    /// The artifact proxy: its path starts with the experiment id.
+    ArtifactPath,
+}
+
+/// The rule for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// No credentials needed.
+    Public,
+    /// Any authenticated user: searches (filtered to what the user may read) and creations (which
+    /// grant the creator MANAGE).
+    Authenticated,
+    /// Only admins.
+    Admin,
+    /// The user named by `username`, or an admin.
+    SelfOrAdmin,
+    /// A capability on a resource.
+    Needs(Target, Action),
+    /// Role administration: an admin, or a workspace admin of the role's workspace.
+    ManageRoles,
+    /// Reading a role: an admin, or a user holding any role in its workspace.
+    ViewRoles,
+    /// Listing roles of the `workspace` parameters: a user must hold a role in each (admins: unscoped).
+    ListRoles,
+    /// A user's roles or grants: the user itself, an admin, or a workspace admin of a workspace it is in.
+    ViewUserRoles,
+}
+
+use Action::*;
+use Rule::*;
+use Target::*;
+
+/// The rule for `method` on `path` (the static prefix already removed).
+pub fn rule(method: &str, path: &str) -> Rule {
+    if matches!(path, "/health" | "/version" | "/favicon.ico")
+        || path.starts_with("/static-files/")
+        || path.starts_with("/static/")
+    {
+        return Public;
+    }
+    // EvalAI's receivers authenticate with their own HMAC or URL token.
+    if method == "POST"
+        && path.starts_with("/api/harvester/v1/evalai/")
+        && (path.ends_with("/webhook") || path.ends_with("/slack"))
+    {
+        return Public;
+    }
+    if let Some(rest) = path.strip_prefix("/api/harvester/v1/scans/") {
+        let _ = rest;
+        return match (
+            method,
+            path.ends_with("/rescan") || path.ends_with("/override"),
+        ) {
+            ("GET", false) => Needs(ModelInPath("/api/harvester/v1/scans/"), Read),
+            (_, true) => Admin,
+            _ => Admin,
+        };
+    }
+    if path == "/api/harvester/v1/evalai/submissions" {
+        return Admin;
+    }
+    if let Some(rest) = path.strip_prefix("/serving/") {
+        return match rest {
+            "" | "openapi.json" => Authenticated,
+            "workers.json" => Admin,
+            r if r.starts_with("docs/") || r == "docs" => Authenticated,
+            r if r.ends_with("/invocations") => Needs(ModelInPath("/serving/"), Use),
+            _ => Needs(ModelInPath("/serving/"), Read),
+        };
+    }
+    if path == "/get-artifact" {
+        return Needs(Run, Read);
+    }
+    if path == "/model-versions/get-artifact" {
+        return Needs(Model, Read);
+    }
+    if let Some(rest) = strip_api(path, "mlflow-artifacts/") {
+        if rest == "artifacts" {
+            return Needs(ArtifactPath, Read);
+        }
+        let action = if rest.starts_with("mpu/") {
+            Update
+        } else {
+            match method {
+                "GET" => Read,
+                "DELETE" => Delete,
+                _ => Update,
+            }
+        };
+        return Needs(ArtifactPath, action);
+    }
+    match strip_api(path, "mlflow/") {
+        Some(op) => api_rule(method, op),
+        None if path == "/graphql" => Authenticated,
+        None => Admin,
+    }
+}
+
+/// `/api/2.0/<tail>`, `/ajax-api/3.0/<tail>` and so on → what follows `<tail>`.
+fn strip_api<'a>(path: &'a str, tail: &str) -> Option<&'a str> {
+    let rest = path
+        .strip_prefix("/api/")
+        .or_else(|| path.strip_prefix("/ajax-api/"))?;
+    let rest = rest
+        .strip_prefix("2.0/")
+        .or_else(|| rest.strip_prefix("3.0/"))?;
+    rest.strip_prefix(tail)
+}
+
+fn api_rule(method: &str, op: &str) -> Rule {
+    if let Some(rest) = op.strip_prefix("logged-models") {
+        return match (method, rest) {
+            ("POST", "") => Needs(NewLoggedModel, Update),
+            ("POST", "/search") => Authenticated,
+            ("GET", _) => Needs(LoggedModel, Read),
+            ("DELETE", r) if !r.contains("/tags/") => Needs(LoggedModel, Delete),
+            _ => Needs(LoggedModel, Update),
+        };
+    }
+    match op {
+        "server-info" => Public,
+        "users/create" | "users/update-admin" | "users/delete" | "users/list" => Admin,
+        "users/get" | "users/update-password" => SelfOrAdmin,
+        "users/current" | "users/current/permissions" => Authenticated,
+        "users/permissions/list" | "users/roles/list" => ViewUserRoles,
+        "roles/get" | "roles/permissions/list" => ViewRoles,
+        "roles/list" => ListRoles,
+        "users/permissions/grant" | "users/permissions/revoke" | "users/permissions/get" => Admin,
+        o if o.starts_with("roles/") => ManageRoles,
+        o if o.starts_with("experiments/permissions/")
+            || o.starts_with("registered-models/permissions/") =>
+        {
+            Admin
+        }
+        "experiments/create" => Authenticated,
+        "experiments/search" => Authenticated,
+        "experiments/get" => Needs(Experiment, Read),
+        "experiments/get-by-name" => Needs(ExperimentName, Read),
+        "experiments/delete" | "experiments/restore" => Needs(Experiment, Delete),
+        "experiments/update"
+        | "experiments/set-experiment-tag"
+        | "experiments/delete-experiment-tag" => Needs(Experiment, Update),
+        "runs/create" => Needs(Experiment, Update),
+        "runs/get" | "metrics/get-history" | "artifacts/list" => Needs(Run, Read),
+        "runs/delete" | "runs/restore" => Needs(Run, Delete),
+        "runs/update" | "runs/log-metric" | "runs/log-parameter" | "runs/set-tag"
+        | "runs/delete-tag" | "runs/log-batch" | "runs/log-inputs" | "runs/outputs"
+        | "runs/log-model" | "upload-artifact" => Needs(Run, Update),
+        "runs/search" => Authenticated,
+        "metrics/get-history-bulk" | "metrics/get-history-bulk-interval" => Needs(Runs, Read),
+        "runs/create-promptlab-run" => Needs(Experiment, Update),
+        "registered-models/create" => Authenticated,
+        "registered-models/search" | "model-versions/search" => Authenticated,
+        "registered-models/get"
+        | "registered-models/get-latest-versions"
+        | "model-versions/get"
+        | "model-versions/get-download-uri"
+        | "registered-models/get-model-version-by-alias" => Needs(Model, Read),
+        "registered-models/alias" if method == "GET" => Needs(Model, Read),
+        "registered-models/alias" if method == "DELETE" => Needs(Model, Delete),
+        "registered-models/alias" => Needs(Model, Update),
+        "registered-models/delete" | "model-versions/delete" | "model-versions/delete-tag" => {
+            Needs(Model, Delete)
+        }
+        "registered-models/update"
+        | "registered-models/rename"
+        | "registered-models/set-tag"
+        | "registered-models/delete-tag"
+        | "model-versions/update"
+        | "model-versions/set-tag"
+        | "model-versions/transition-stage" => Needs(Model, Update),
+        "model-versions/create" => Needs(Model, Update),
+        // Webhooks see every registry event: admins only, as in 3.17.
+        o if o == "webhooks" || o.starts_with("webhooks/") => Admin,
+        _ => Admin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        assert_eq!(rule("GET", "/health"), Public);
+        assert_eq!(rule("GET", "/static-files/main.js"), Public);
+        assert_eq!(rule("POST", "/api/2.0/mlflow/users/create"), Admin);
+        assert_eq!(
+            rule("GET", "/ajax-api/2.0/mlflow/users/current"),
+            Authenticated
+        );
+        assert_eq!(
+            rule("GET", "/api/2.0/mlflow/experiments/get"),
+            Needs(Experiment, Read)
+        );
+        assert_eq!(
+            rule("POST", "/api/2.0/mlflow/runs/log-batch"),
+            Needs(Run, Update)
+        );
+        assert_eq!(
+            rule("PATCH", "/api/2.0/mlflow/logged-models/m-1/tags"),
+            Needs(LoggedModel, Update)
+        );
+        assert_eq!(
+            rule("DELETE", "/api/2.0/mlflow/logged-models/m-1"),
+            Needs(LoggedModel, Delete)
+        );
+        assert_eq!(
+            rule(
+                "PUT",
+                "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x"
+            ),
+            Needs(ArtifactPath, Update)
+        );
+        assert_eq!(
+            rule("POST", "/serving/m/1/invocations"),
+            Needs(ModelInPath("/serving/"), Use)
+        );
+        assert_eq!(rule("POST", "/api/harvester/v1/scans/m/1/override"), Admin);
+        assert_eq!(rule("POST", "/api/2.0/mlflow/some/new/route"), Admin);
+        assert_eq!(rule("POST", "/api/harvester/v1/evalai/x/webhook"), Public);
+    }
+}
