@@ -52,7 +52,8 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
             auth.admin_username.as_deref(),
             auth.admin_password.as_deref(),
         )?;
-        state.auth = Some(std::sync::Arc::new(crate::auth::Auth::new(auth)));
+        let jwt = crate::auth::jwt::Jwt::from_flags(&state.config.auth)?;
+        state.auth = Some(std::sync::Arc::new(crate::auth::Auth::new(auth, jwt)));
     }
     crate::service::experiments::init_default(&state).map_err(|e| e.message)?;
     start_jobs(&state)?;
@@ -122,7 +123,8 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
         .service(
             web::scope("/api/harvester/v1")
                 .configure(api::evalai::routes)
-                .configure(api::scans::routes),
+                .configure(api::scans::routes)
+                .configure(api::tokens::routes),
         )
         .service(web::scope("/api/3.0/mlflow").configure(api::auth::routes_v3))
         .service(web::scope("/ajax-api/3.0/mlflow").configure(api::auth::routes_v3))

@@ -269,6 +269,7 @@ async fn get_permission(st: State, req: HttpRequest) -> ApiResult<HttpResponse> 
                 id: u.id,
                 username: u.username,
                 is_admin: false,
+                scopes: None,
             };
             check::permission(&s.db, &v, default, &t, &id)?
         };

@@ -16,6 +16,7 @@ pub mod registered_models;
 pub mod runs;
 pub mod scans;
 pub mod serving;
+pub mod tokens;
 pub mod ui;
 pub mod webhooks;
 

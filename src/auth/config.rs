@@ -6,11 +6,59 @@ use clap::Args;
 use super::permission::Permission;
 
 /// Command-line switches of the auth app (flattened into `harvester server`).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthFlags {
     /// `basic-auth` turns on MLflow's basic-auth app: users, roles and grants on every route.
     #[arg(long, env = "MLFLOW_APP_NAME")]
     pub app_name: Option<String>,
+
+    /// How bearer tokens are signed: HS256 (a shared secret), RS256 or ES256 (a key pair).
+    #[arg(long, env = "HARVESTER_JWT_ALGORITHM", default_value = "HS256")]
+    pub jwt_algorithm: String,
+
+    /// HS256's secret (at least 32 bytes); set it in the environment, not on the command line.
+    #[arg(long, env = "HARVESTER_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// RS256/ES256: the PEM public key tokens are verified with.
+    #[arg(long, env = "HARVESTER_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<String>,
+
+    /// RS256/ES256: a JWKS file of verification keys (chosen by `kid`), e.g. an identity provider's.
+    #[arg(long, env = "HARVESTER_JWT_JWKS")]
+    pub jwt_jwks: Option<String>,
+
+    /// RS256/ES256: the PEM private key this server issues tokens with (optional).
+    #[arg(long, env = "HARVESTER_JWT_PRIVATE_KEY")]
+    pub jwt_private_key: Option<String>,
+
+    /// The `iss` tokens carry and must carry.
+    #[arg(long, env = "HARVESTER_JWT_ISSUER", default_value = "harvester")]
+    pub jwt_issuer: String,
+
+    /// The `aud` tokens carry and must carry.
+    #[arg(long, env = "HARVESTER_JWT_AUDIENCE", default_value = "harvester")]
+    pub jwt_audience: String,
+
+    /// The longest lifetime of an issued token, in seconds.
+    #[arg(long, env = "HARVESTER_JWT_TTL", default_value_t = 3600)]
+    pub jwt_ttl: u64,
+}
+
+impl Default for AuthFlags {
+    fn default() -> Self {
+        AuthFlags {
+            app_name: None,
+            jwt_algorithm: "HS256".into(),
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_jwks: None,
+            jwt_private_key: None,
+            jwt_issuer: "harvester".into(),
+            jwt_audience: "harvester".into(),
+            jwt_ttl: 3600,
+        }
+    }
 }
 
 impl AuthFlags {

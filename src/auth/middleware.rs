@@ -49,32 +49,85 @@ fn basic_credentials(req: &ServiceRequest) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-/// The user the request authenticates as, if any (argon2 on the blocking pool, once per credential).
+/// Why a request is not authenticated.
+enum Refused {
+    /// No or wrong credentials: the Basic challenge.
+    Challenge,
+    /// Too many failed logins from this address for this user.
+    Locked(u64),
+}
+
+/// The user the request authenticates as: HTTP basic (argon2 on the blocking pool, once per
+/// credential), or a bearer JWT whose subject is a user.
 async fn authenticate(
     st: &web::Data<AppState>,
     req: &ServiceRequest,
-) -> Result<Option<Viewer>, ApiError> {
-    let Some((username, password)) = basic_credentials(req) else {
-        return Ok(None);
-    };
+) -> Result<Result<Viewer, Refused>, ApiError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let addr = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let basic = basic_credentials(req);
     let st = st.clone();
-    web::block(move || -> Result<Option<Viewer>, ApiError> {
+    web::block(move || -> Result<Result<Viewer, Refused>, ApiError> {
         let Some(auth) = st.auth.as_ref() else {
-            return Ok(None);
+            return Ok(Err(Refused::Challenge));
         };
-        let Some(row) = users::find(&st.db, &username)? else {
-            // Spend what a verification costs, so that timing does not tell which users exist.
-            let _ = super::password::verify(&password, DUMMY_HASH);
-            return Ok(None);
+        if let Some(token) = header.strip_prefix("Bearer ").map(str::trim) {
+            let claims = auth.jwt.as_ref().and_then(|j| j.verify(token));
+            let Some(c) = claims else {
+                return Ok(Err(Refused::Challenge));
+            };
+            return Ok(match users::find(&st.db, &c.sub)? {
+                Some(row) => Ok(Viewer {
+                    id: row.id,
+                    username: row.username,
+                    is_admin: row.is_admin,
+                    scopes: c
+                        .scope
+                        .map(|s| s.split_whitespace().map(str::to_string).collect()),
+                }),
+                None => Err(Refused::Challenge),
+            });
+        }
+        let Some((username, password)) = basic else {
+            return Ok(Err(Refused::Challenge));
         };
-        Ok(auth
-            .verified
-            .check(&row.username, &password, &row.password_hash)
-            .then(|| Viewer {
-                id: row.id,
-                username: row.username,
-                is_admin: row.is_admin,
-            }))
+        if let Some(secs) = auth.limiter.locked(&username, &addr) {
+            return Ok(Err(Refused::Locked(secs)));
+        }
+        let row = users::find(&st.db, &username)?;
+        let ok = match &row {
+            Some(r) => auth
+                .verified
+                .check(&r.username, &password, &r.password_hash),
+            None => {
+                // Spend what a verification costs, so that timing does not tell which users exist.
+                let _ = super::password::verify(&password, DUMMY_HASH);
+                false
+            }
+        };
+        match row {
+            Some(r) if ok => {
+                auth.limiter.succeeded(&username, &addr);
+                Ok(Ok(Viewer {
+                    id: r.id,
+                    username: r.username,
+                    is_admin: r.is_admin,
+                    scopes: None,
+                }))
+            }
+            _ => {
+                auth.limiter.failed(&username, &addr);
+                Ok(Err(Refused::Challenge))
+            }
+        }
     })
     .await
     .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
@@ -144,10 +197,20 @@ pub async fn gate(
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
     let viewer = match authenticate(&st, &req).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return Ok(req.into_response(challenge())),
+        Ok(Ok(v)) => v,
+        Ok(Err(Refused::Challenge)) => return Ok(req.into_response(challenge())),
+        Ok(Err(Refused::Locked(secs))) => {
+            let res = HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, secs.to_string()))
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("Too many failed logins; try again in {secs} s"));
+            return Ok(req.into_response(res));
+        }
         Err(e) => return Ok(req.error_response(e)),
     };
+    if !viewer.scope_allows(rule, &method, &path) {
+        return Ok(req.into_response(forbidden()));
+    }
     let after = after_of(&path);
     let mut params = Params::default();
     if needs_params(rule) || after != After::Nothing {

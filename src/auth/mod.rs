@@ -5,6 +5,8 @@
 pub mod check;
 pub mod config;
 pub mod grants;
+pub mod jwt;
+pub mod limiter;
 pub mod middleware;
 pub mod password;
 pub mod permission;
@@ -20,13 +22,18 @@ pub use permission::{Action, Permission};
 pub struct Auth {
     pub config: AuthConfig,
     pub verified: password::Verified,
+    pub limiter: limiter::Limiter,
+    /// Bearer tokens, when a key is configured.
+    pub jwt: Option<jwt::Jwt>,
 }
 
 impl Auth {
-    pub fn new(config: AuthConfig) -> Auth {
+    pub fn new(config: AuthConfig, jwt: Option<jwt::Jwt>) -> Auth {
         Auth {
             config,
             verified: password::Verified::default(),
+            limiter: limiter::Limiter::default(),
+            jwt,
         }
     }
 }
@@ -37,4 +44,26 @@ pub struct Viewer {
     pub id: i32,
     pub username: String,
     pub is_admin: bool,
+    /// A bearer token's scopes (`None`: basic credentials or an unscoped token).
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Viewer {
+    /// Whether the token's scopes let this request through (`rule` having allowed the user).
+    pub fn scope_allows(&self, rule: rules::Rule, method: &str, path: &str) -> bool {
+        let Some(scopes) = &self.scopes else {
+            return true;
+        };
+        scopes.iter().any(|s| {
+            if s == "read" {
+                return rules::is_read(rule, method, path);
+            }
+            match (s.strip_prefix("serve:invoke:"), rule) {
+                (Some(model), rules::Rule::Needs(rules::Target::ModelInPath("/serving/"), _)) => {
+                    check::segment_after(path, "/serving/").as_deref() == Some(model)
+                }
+                _ => false,
+            }
+        })
+    }
 }

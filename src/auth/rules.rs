@@ -80,6 +80,9 @@ pub fn rule(method: &str, path: &str) -> Rule {
             _ => Admin,
         };
     }
+    if path == "/api/harvester/v1/tokens" {
+        return Authenticated;
+    }
     if path == "/api/harvester/v1/evalai/submissions" {
         return Admin;
     }
@@ -117,6 +120,17 @@ pub fn rule(method: &str, path: &str) -> Rule {
         Some(op) => api_rule(method, op),
         None if path == "/graphql" => Authenticated,
         None => Admin,
+    }
+}
+
+/// Whether a request only reads: a read capability, or a search or listing by an authenticated user.
+pub fn is_read(rule: Rule, method: &str, path: &str) -> bool {
+    match rule {
+        Needs(_, Read) => true,
+        Authenticated | SelfOrAdmin | ViewRoles | ListRoles | ViewUserRoles => {
+            method == "GET" || path.ends_with("/search") || path == "/graphql"
+        }
+        _ => false,
     }
 }
 
