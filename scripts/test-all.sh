@@ -124,9 +124,10 @@ cargo build --bins --tests --locked
 
 # MLflow's own server tests need only the binary, so they run beside everything below (their own
 # process group, so cleanup can stop them); scripts/mlflow-suite.sh checks the ratchet list.
-log "MLflow's server test suite (full), started in the background; log: target/mlflow-suite.log"
+log "MLflow's server test suites (full, then auth), started in the background; log: target/mlflow-suite.log"
 mkdir -p target
-HARVESTER_BIN="$ROOT/target/debug/harvester" setsid scripts/mlflow-suite.sh full \
+HARVESTER_BIN="$ROOT/target/debug/harvester" setsid bash -c \
+  'rc=0; scripts/mlflow-suite.sh full || rc=1; scripts/mlflow-suite.sh auth || rc=1; exit $rc' \
   >target/mlflow-suite.log 2>&1 &
 suite_pid=$!
 
