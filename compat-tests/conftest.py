@@ -5,6 +5,7 @@ Artifacts: HARVESTER_COMPAT_ARTIFACTS (e.g. s3://bucket/prefix, with the AWS env
 Binary: HARVESTER_BIN, else target/debug/harvester. HARVESTER_COMPAT_URL runs the suite against an already
 running server instead (used to validate the expectations against a stock `mlflow server`).
 """
+import contextlib
 import os
 import socket
 import sys
@@ -33,6 +34,32 @@ def _free_port():
 
 
 _SERVER = {}
+
+
+@contextlib.contextmanager
+def own_harvester(tmp, *flags, store, env=None):
+    """A Harvester of its own on `store` (and the pass's artifacts), with `flags`; yields its URL."""
+    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
+    port = _free_port()
+    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0", *flags]
+    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
+        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
+    log = Path(tmp) / "log"
+    proc = subprocess.Popen(args, cwd=tmp, env=dict(os.environ, **(env or {})), stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            assert proc.poll() is None, log.read_text()
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture

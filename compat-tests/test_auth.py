@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.server.auth.client import AuthServiceClient
 
-from conftest import ROOT, _free_port
+from conftest import own_harvester
 
 ADMIN = ("admin", "compat-admin-password")
 SECRET = "compat-jwt-secret-0123456789abcdef"
@@ -38,31 +37,13 @@ if not EXTERNAL and bool(os.environ.get("HARVESTER_COMPAT_STORE_URI")) != bool(o
 @contextlib.contextmanager
 def harvester(tmp: Path, *flags, default_permission="READ", env=None):
     """A Harvester with auth on, its own admin and `default_permission`."""
-    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{tmp}/auth.db"
     ini = tmp / "basic_auth.ini"
     ini.write_text(f"[mlflow]\ndefault_permission = {default_permission}\nadmin_username = {ADMIN[0]}\n"
                    f"admin_password = {ADMIN[1]}\n")
-    port = _free_port()
-    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0",
-            "--app-name", "basic-auth", *flags]
-    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
-        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
-    e = dict(os.environ, MLFLOW_AUTH_CONFIG_PATH=str(ini), **(env or {}))
-    proc = subprocess.Popen(args, cwd=tmp, env=e, stdout=open(tmp / "log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            assert proc.poll() is None, (tmp / "log").read_text()
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+    with own_harvester(tmp, "--app-name", "basic-auth", *flags, store=store,
+                       env={"MLFLOW_AUTH_CONFIG_PATH": str(ini), **(env or {})}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

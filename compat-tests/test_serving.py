@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ROOT, _free_port
+from conftest import ROOT, _free_port, own_harvester
 
 STORE = bool(os.environ.get("HARVESTER_COMPAT_STORE_URI"))
 ARTS = bool(os.environ.get("HARVESTER_COMPAT_ARTIFACTS"))
@@ -438,27 +438,11 @@ def test_openapi_documents_validate_and_their_examples_work(server_url, models):
 @contextlib.contextmanager
 def _own_server(tmp_path, *flags):
     """A Harvester of its own on the postgresql pass's shared database (and artifacts), with `flags`."""
-    binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI")
     if not store:
         pytest.skip("needs the shared database of the postgresql pass")
-    port = _free_port()
-    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--job-workers", "0", *flags]
-    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
-        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=open(tmp_path / "log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+    with own_harvester(tmp_path, *flags, store=store) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::permission::{Action, Permission};
+use super::permission::Permission;
 use super::rules::{Rule, Target};
 use super::Viewer;
 use super::{grants, roles, users};
@@ -282,16 +282,5 @@ fn role_workspace(db: &Db, p: &Params) -> ApiResult<Option<String>> {
         _ => Err(ApiError::invalid(
             "Request must include one of: role_id, role_permission_id, workspace.",
         )),
-    }
-}
-
-/// What a rule's action is, for messages.
-pub fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Read => "read",
-        Action::Use => "use",
-        Action::Update => "edit",
-        Action::Delete => "delete",
-        Action::Manage => "manage",
     }
 }

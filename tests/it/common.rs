@@ -96,6 +96,23 @@ pub async fn app(
         >,
     >,
 > {
+    app_with(b, configure, |_| {}).await
+}
+
+/// [`app`], with `adjust` given the state before the app is built (e.g. to turn auth on).
+pub async fn app_with(
+    b: Backend,
+    configure: impl FnOnce(&mut ServerConfig),
+    adjust: impl FnOnce(&mut harvester::service::AppState),
+) -> Option<
+    TestApp<
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    >,
+> {
     let (uri, guard) = fresh_store(b)?;
     let mut cfg = ServerConfig::for_store(&uri);
     cfg.db_pool_size = 4;
@@ -103,7 +120,8 @@ pub async fn app(
     cfg.artifacts_destination = artifacts.path().join("mlartifacts").display().to_string();
     cfg.serving.serving_dir = artifacts.path().join("serving").display().to_string();
     configure(&mut cfg);
-    let state = harvester::server::build_state(cfg).await.expect("state");
+    let mut state = harvester::server::build_state(cfg).await.expect("state");
+    adjust(&mut state);
     let svc = test::init_service(harvester::server::create_app(state)).await;
     Some(TestApp {
         svc,

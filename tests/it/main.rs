@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod artifacts_s3;
+mod auth;
 mod common;
 mod databases;
 mod evalai;
