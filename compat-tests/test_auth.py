@@ -138,6 +138,10 @@ def test_grants_and_roles(url):
             client.delete_registered_model(name)
     with as_user(*ADMIN):
         auth.revoke_user_permission(bob[0], "experiment", exp)
+        # A role of another workspace grants nothing on the default workspace's resources.
+        elsewhere = auth.create_role(workspace="elsewhere", name=f"editors-{uuid.uuid4().hex[:6]}")
+        auth.add_role_permission(elsewhere.id, "experiment", exp, "EDIT")
+        auth.assign_role(bob[0], elsewhere.id)
         role = auth.create_role(workspace="default", name=f"editors-{uuid.uuid4().hex[:6]}")
         auth.add_role_permission(role.id, "registered_model", name, "MANAGE")
         auth.assign_role(bob[0], role.id)

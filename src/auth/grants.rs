@@ -104,11 +104,15 @@ pub struct Grant {
     pub permission: String,
 }
 
-/// Every grant of `user_id` on the given resource types (one query).
+/// Every grant of `user_id` on the given resource types (one query), through its roles in the default
+/// workspace: every resource lives there (Harvester has no other workspaces), so a role of another
+/// workspace grants nothing on them, as in MLflow.
 pub fn of_user(db: &Db, user_id: i32, types: &[&str]) -> ApiResult<Vec<Grant>> {
     db_read!(db, |conn| Ok(rp::table
         .inner_join(ur::table.on(ur::role_id.eq(rp::role_id)))
+        .inner_join(ro::table.on(ro::id.eq(rp::role_id)))
         .filter(ur::user_id.eq(user_id))
+        .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
         .filter(rp::resource_type.eq_any(types))
         .select((rp::resource_type, rp::resource_pattern, rp::permission))
         .load::<Grant>(conn)?))
