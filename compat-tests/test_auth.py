@@ -170,8 +170,7 @@ def test_search_is_filtered_in_the_query(tmp_path):
         tag = uuid.uuid4().hex[:8]
         with as_user(*owner):
             ids = [client.create_experiment(f"f-{tag}-{i}") for i in range(8)]
-            for e in ids:
-                client.create_run(e)
+            hidden_run = [client.create_run(e) for e in ids][0].info.run_id
         with as_user(*ADMIN):
             for e in ids[1:4]:
                 auth.grant_user_permission(reader[0], "experiment", e, "READ")
@@ -185,6 +184,13 @@ def test_search_is_filtered_in_the_query(tmp_path):
             assert sorted(r.info.experiment_id for r in runs) == sorted(ids[1:4])
             with pytest.raises(MlflowException, match="Permission denied"):
                 client.get_experiment(ids[0])
+        # GraphQL answers what may not be read with a null field, as MLflow's GraphQL authorization does.
+        q = {"query": "query($r: String!) { mlflowGetRun(input: {runId: $r}) { run { info { runId } } } }",
+             "variables": {"r": hidden_run}}
+        got = requests.post(f"{u}/graphql", json=q, auth=reader).json()
+        assert hidden_run not in json.dumps(got) and not (got.get("data") or {}).get("mlflowGetRun")
+        got = requests.post(f"{u}/graphql", json=q, auth=owner).json()
+        assert got["data"]["mlflowGetRun"]["run"]["info"]["runId"] == hidden_run
 
 
 def _b64(b):

@@ -5,6 +5,9 @@ mod artifacts;
 mod limits;
 mod types;
 
+use crate::auth::rules::{Rule, Target};
+use crate::auth::Action;
+use serde_json::json;
 use std::sync::OnceLock;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -31,6 +34,16 @@ where
         Ok(Err(e)) => Err(async_graphql::Error::new(e.message)),
         Err(e) => Err(async_graphql::Error::new(format!("worker failed: {e}"))),
     }
+}
+
+/// Whether the request's user may read what `params` name (auth off or an admin: yes).
+fn may_read(
+    s: &AppState,
+    who: Option<&crate::auth::Viewer>,
+    target: Target,
+    params: serde_json::Value,
+) -> Result<bool, ApiError> {
+    crate::auth::check::may(s, who, Rule::Needs(target, Action::Read), params)
 }
 
 /// [`call`] for searches: also gives the request's user, so that they show only what it may read.
@@ -180,7 +193,13 @@ impl Query {
         input: Option<GetExperimentInput>,
     ) -> async_graphql::Result<Option<GetExperimentResponse>> {
         let id = input.and_then(|i| i.experiment_id).unwrap_or_default();
-        let e = call(ctx, move |s| service::experiments::get(s, &id)).await?;
+        let e = call_as(ctx, move |s, who| {
+            let read = may_read(s, who, Target::Experiment, json!({ "experiment_id": id }))?;
+            read.then(|| service::experiments::get(s, &id)).transpose()
+        })
+        .await?;
+        // As MLflow's GraphQL authorization: what the user may not read is a null field, not an error.
+        let Some(e) = e else { return Ok(None) };
         Ok(Some(GetExperimentResponse {
             experiment: Some(e.into()),
             api_error: None,
@@ -195,7 +214,12 @@ impl Query {
         let id = input
             .and_then(|i| i.run_id.or(i.run_uuid))
             .unwrap_or_default();
-        let run = call(ctx, move |s| service::runs::get(s, &id)).await?;
+        let run = call_as(ctx, move |s, who| {
+            let read = may_read(s, who, Target::Run, json!({ "run_id": id }))?;
+            read.then(|| service::runs::get(s, &id)).transpose()
+        })
+        .await?;
+        let Some(run) = run else { return Ok(None) };
         Ok(Some(GetRunResponse {
             run: Some(run.into()),
             api_error: None,
@@ -215,7 +239,15 @@ impl Query {
             end_step: i.end_step.map(i64::from),
             max_results: i.max_results.map(i64::from),
         };
-        let metrics = call(ctx, move |s| service::metrics::bulk_interval(s, &req)).await?;
+        let metrics = call_as(ctx, move |s, who| {
+            let read = may_read(s, who, Target::Runs, json!({ "run_id": req.run_ids }))?;
+            read.then(|| service::metrics::bulk_interval(s, &req))
+                .transpose()
+        })
+        .await?;
+        let Some(metrics) = metrics else {
+            return Ok(None);
+        };
         Ok(Some(BulkIntervalResponse {
             metrics: metrics.into_iter().map(MetricWithRunId::from).collect(),
             api_error: None,
@@ -270,7 +302,15 @@ impl Query {
             .to_string();
         let rel = crate::storage::path::safe_path(i.path.as_deref().unwrap_or(""), true)
             .map_err(|e| e.message)?;
-        let (root_uri, root) = call(ctx, move |s| service::artifacts::run_root(s, &run_id)).await?;
+        let root = call_as(ctx, move |s, who| {
+            let read = may_read(s, who, Target::Run, json!({ "run_id": run_id }))?;
+            read.then(|| service::artifacts::run_root(s, &run_id))
+                .transpose()
+        })
+        .await?;
+        let Some((root_uri, root)) = root else {
+            return Ok(None);
+        };
         let files = root.list(&rel).await.map_err(|e| e.message)?;
         Ok(Some(artifacts::ListArtifactsResponse {
             root_uri: Some(root_uri),
