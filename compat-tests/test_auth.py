@@ -275,3 +275,26 @@ def test_invalid_tokens_are_refused(url, tmp_path):
         assert status(u, f"{hdr}.{body}.{_b64(sig)}") == 200
         assert status(u, hs256(claims(carol[0]), secret=pub)) == 401
         assert status(u, hs256(claims(carol[0]), secret=pub, header={"alg": "RS256", "typ": "JWT"})) == 401
+
+
+@pytest.mark.skipif(bool(EXTERNAL), reason="stock 3.17 dropped these routes; Harvester maps them onto grants")
+def test_legacy_permission_routes(url):
+    """`experiments/permissions/*` and `registered-models/permissions/*` of MLflow before 3.17, for old clients:
+    the resource's MANAGE holder grants, reads, updates and deletes another user's permission."""
+    owner, other = new_user(url), new_user(url)
+    client = MlflowClient(url)
+    with as_user(*owner):
+        exp = client.create_experiment(f"legacy-{uuid.uuid4().hex[:8]}")
+    base = f"{url}/api/2.0/mlflow/experiments/permissions"
+    grant = {"experiment_id": exp, "username": other[0], "permission": "NO_PERMISSIONS"}
+    assert requests.post(f"{base}/create", json=grant, auth=other).status_code == 403  # needs MANAGE
+    r = requests.post(f"{base}/create", json=grant, auth=owner)
+    assert r.status_code == 200 and r.json()["experiment_permission"]["permission"] == "NO_PERMISSIONS"
+    assert requests.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp}, auth=other).status_code == 403
+    assert requests.patch(f"{base}/update", json={**grant, "permission": "READ"}, auth=owner).status_code == 200
+    got = requests.get(f"{base}/get", params={"experiment_id": exp, "username": other[0]}, auth=owner).json()
+    assert got["experiment_permission"]["permission"] == "READ"
+    assert requests.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp}, auth=other).ok
+    assert requests.delete(f"{base}/delete", json={"experiment_id": exp, "username": other[0]}, auth=owner).ok
+    r = requests.get(f"{base}/get", params={"experiment_id": exp, "username": other[0]}, auth=owner)
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod auth;
+pub mod auth_legacy;
 pub mod auth_roles;
 pub mod evalai;
 pub mod experiments;

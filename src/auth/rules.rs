@@ -165,11 +165,9 @@ fn api_rule(method: &str, op: &str) -> Rule {
         "roles/list" => ListRoles,
         "users/permissions/grant" | "users/permissions/revoke" | "users/permissions/get" => Admin,
         o if o.starts_with("roles/") => ManageRoles,
-        o if o.starts_with("experiments/permissions/")
-            || o.starts_with("registered-models/permissions/") =>
-        {
-            Admin
-        }
+        // The per-resource permission routes of MLflow before 3.17: MANAGE on the resource.
+        o if o.starts_with("experiments/permissions/") => Needs(Experiment, Manage),
+        o if o.starts_with("registered-models/permissions/") => Needs(Model, Manage),
         "experiments/create" => Authenticated,
         "experiments/search" => Authenticated,
         "experiments/get" => Needs(Experiment, Read),
