@@ -1,5 +1,5 @@
 //! The MLflow web UI: `/` (index.html) and `/static-files/*` from the UI folder, and the endpoints only
-//! the UI calls (§12–§13.2): assistant, telemetry and gateway stubs, users/current (404 without auth),
+//! the UI calls (§12–§13.2): assistant, telemetry and gateway stubs, (users/current is the auth app's, 404 without it),
 //! trace metrics (empty) and the dataset summaries of the runs table.
 
 use actix_web::http::header;
@@ -57,13 +57,6 @@ pub async fn static_file(
 }
 
 /// Without authentication there is no current user: 404, which the UI expects.
-pub async fn current_user() -> ApiResult<HttpResponse> {
-    Err(ApiError::new(
-        ErrorCode::ENDPOINT_NOT_FOUND,
-        "Authentication is not enabled",
-    ))
-}
-
 pub async fn assistant_config() -> ApiResult<HttpResponse> {
     json(&json!({"providers": {}, "projects": {}, "remote_access_allowed": false}))
 }
@@ -182,9 +175,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(super::graphql::routes)
         .service(web::resource("/").route(web::get().to(index)))
         .service(web::resource("/static-files/{path:.*}").route(web::get().to(static_file)))
-        .service(
-            web::resource("/ajax-api/2.0/mlflow/users/current").route(web::get().to(current_user)),
-        )
         .service(
             web::resource("/ajax-api/3.0/mlflow/assistant/config")
                 .route(web::get().to(assistant_config)),

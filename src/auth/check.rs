@@ -151,6 +151,11 @@ fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(St
                 .map(|i| ("experiment".into(), i.to_string()))
                 .collect()
         }
+        Target::Experiments => p
+            .all("experiment_ids")
+            .into_iter()
+            .map(|e| ("experiment".to_string(), e))
+            .collect(),
         Target::Model => {
             let name = p.get("name").ok_or_else(|| missing("name"))?;
             vec![("registered_model".into(), name)]

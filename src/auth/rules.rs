@@ -14,6 +14,8 @@ pub enum Target {
     Run,
     /// Every `run_id` of the query (the UI's bulk metric history).
     Runs,
+    /// Every `experiment_ids` of the request (the UI's dataset summaries).
+    Experiments,
     /// A registered model by `name`.
     Model,
     /// A registered model named by the path segment after `prefix` (scans, serving).
@@ -94,6 +96,10 @@ pub fn rule(method: &str, path: &str) -> Rule {
             r if r.ends_with("/invocations") => Needs(ModelInPath("/serving/"), Use),
             _ => Needs(ModelInPath("/serving/"), Read),
         };
+    }
+    // The UI's page itself (its static files are public): any user, so the browser asks for credentials.
+    if path == "/" {
+        return Authenticated;
     }
     if path == "/get-artifact" {
         return Needs(Run, Read);
@@ -185,6 +191,8 @@ fn api_rule(method: &str, op: &str) -> Rule {
         "runs/search" => Authenticated,
         "metrics/get-history-bulk" | "metrics/get-history-bulk-interval" => Needs(Runs, Read),
         "runs/create-promptlab-run" => Needs(Experiment, Update),
+        "experiments/search-datasets" => Needs(Experiments, Read),
+        "assistant/config" | "assistant/providers" | "ui-telemetry" => Authenticated,
         "registered-models/create" => Authenticated,
         "registered-models/search" | "model-versions/search" => Authenticated,
         "registered-models/get"
