@@ -171,6 +171,7 @@ def test_search_is_filtered_in_the_query(tmp_path):
         with as_user(*owner):
             ids = [client.create_experiment(f"f-{tag}-{i}") for i in range(8)]
             hidden_run = [client.create_run(e) for e in ids][0].info.run_id
+            client.create_registered_model(f"hidden-{tag}")
         with as_user(*ADMIN):
             for e in ids[1:4]:
                 auth.grant_user_permission(reader[0], "experiment", e, "READ")
@@ -191,6 +192,9 @@ def test_search_is_filtered_in_the_query(tmp_path):
         assert hidden_run not in json.dumps(got) and not (got.get("data") or {}).get("mlflowGetRun")
         got = requests.post(f"{u}/graphql", json=q, auth=owner).json()
         assert got["data"]["mlflowGetRun"]["run"]["info"]["runId"] == hidden_run
+        # The serving dashboard lists only the models the user may read.
+        assert f"hidden-{tag}" not in requests.get(f"{u}/serving/", auth=reader).text
+        assert f"hidden-{tag}" in requests.get(f"{u}/serving/", auth=owner).text
 
 
 def _b64(b):

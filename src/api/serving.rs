@@ -140,6 +140,18 @@ pub async fn document(st: State, path: web::Path<(String, String)>) -> ApiResult
 }
 
 /// Every served version, and where its document is.
+/// The catalogue, as far as the request's user may read it (everything with auth off or for an admin).
+async fn readable_models(st: State, http: &HttpRequest) -> ApiResult<Vec<catalog::Model>> {
+    let who = super::viewer(http);
+    blocking(st, move |s| {
+        let visible = super::visible(s, who.as_ref(), "registered_model")?;
+        let mut models = catalog::list(s)?;
+        models.retain(|m| visible.allows(&m.name));
+        Ok(models)
+    })
+    .await
+}
+
 fn served(models: &[catalog::Model], prefix: &str) -> Vec<(String, String)> {
     let mut out = vec![];
     for m in models {
@@ -159,10 +171,10 @@ fn served(models: &[catalog::Model], prefix: &str) -> Vec<(String, String)> {
 
 /// The index document: every served version, with its invocation URL and its own document.
 #[utoipa::path(get, path = "/serving/openapi.json", tag = "serving", responses((status = 200, body = Object)))]
-pub async fn index(st: State) -> ApiResult<HttpResponse> {
+pub async fn index(st: State, http: HttpRequest) -> ApiResult<HttpResponse> {
     serving(&st)?;
     let p = prefix(&st);
-    let models = blocking(st, catalog::list).await?;
+    let models = readable_models(st, &http).await?;
     let list: Vec<Value> = models
         .iter()
         .flat_map(|m| {
@@ -212,10 +224,10 @@ pub async fn workers(st: State) -> ApiResult<HttpResponse> {
 
 /// The dashboard of every registered model (HTML).
 #[utoipa::path(get, path = "/serving/", tag = "serving", responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn page(st: State) -> ApiResult<HttpResponse> {
+pub async fn page(st: State, http: HttpRequest) -> ApiResult<HttpResponse> {
     serving(&st)?;
     let p = prefix(&st);
-    let models = blocking(st, catalog::list).await?;
+    let models = readable_models(st, &http).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(dashboard::render(&models, &p)))
@@ -225,10 +237,14 @@ pub async fn page(st: State) -> ApiResult<HttpResponse> {
 #[utoipa::path(get, path = "/serving/docs/{tail}", tag = "serving",
     params(("tail" = String, Path, description = "a Swagger UI file; empty for the page")),
     responses((status = 200, description = "the file"), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn swagger(st: State, tail: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn swagger(
+    st: State,
+    http: HttpRequest,
+    tail: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     serving(&st)?;
     let p = prefix(&st);
-    let models = blocking(st, catalog::list).await?;
+    let models = readable_models(st, &http).await?;
     let urls = served(&models, &p);
     let config =
         utoipa_swagger_ui::Config::new(urls.iter().map(|(n, u)| utoipa_swagger_ui::Url::new(n, u)))

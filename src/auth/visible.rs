@@ -68,6 +68,15 @@ impl Visible {
         })
     }
 
+    /// Whether one resource id is visible (for lists that are not paged queries, e.g. the dashboard).
+    pub fn allows(&self, id: &str) -> bool {
+        match self {
+            Visible::All => true,
+            Visible::Only(ids) => ids.iter().any(|i| i == id),
+            Visible::AllBut(ids) => !ids.iter().any(|i| i == id),
+        }
+    }
+
     /// ` AND <column> [NOT] IN (…)`; `int`: the column holds integer ids.
     pub fn push(&self, buf: &mut SqlBuf, column: &str, int: bool) {
         let binds = |ids: &[String]| -> Vec<Bind> {
