@@ -156,6 +156,8 @@ compat postgresql s3
 ensure_browser
 log "browser test: the stock MLflow UI on Harvester in headless Chromium"
 ui-tests/run.sh
+log "browser test with auth on: logged in with basic credentials, incl. the user and role admin pages"
+UI_AUTH=1 ui-tests/run.sh
 
 log "MLflow's server test suite: waiting for it"
 suite_rc=0

@@ -19,13 +19,22 @@ const pages = [
   ["registered-model", `#/models/${seed.model}`, ["Version 2", "champion"]],
   ["model-version", `#/models/${seed.model}/versions/1`, ["Version 1"]],
 ];
+// With auth on (UI_USER/UI_PASSWORD, ui-tests/run.sh with UI_AUTH=1): logged in with basic credentials, the
+// same pages plus the admin pages of users and roles.
+const user = process.env.UI_USER;
+const creds = user ? { username: user, password: process.env.UI_PASSWORD } : undefined;
+const authHeader = creds ? { Authorization: "Basic " + Buffer.from(`${creds.username}:${creds.password}`).toString("base64") } : {};
+if (creds) {
+  pages.push(["admin-users", "#/admin", ["ui-reader"]]);
+  pages.push(["account", "#/account", [creds.username]]);
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
-const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, httpCredentials: creds });
 let failures = 0;
 for (const [label, hash, texts] of pages) {
   const page = await context.newPage();
@@ -65,7 +74,7 @@ async function serving() {
   const want = `${seed.model} v2`;
   const deadline = Date.now() + 90000;
   for (;;) {
-    const index = await (await fetch(`${base}/serving/openapi.json`)).json();
+    const index = await (await fetch(`${base}/serving/openapi.json`, { headers: authHeader })).json();
     if (index["x-harvester-models"].some((m) => m.name === seed.model && m.version === "2")) break;
     if (Date.now() > deadline) throw new Error(`not served: ${JSON.stringify(index)}`);
     await new Promise((r) => setTimeout(r, 500));
