@@ -121,6 +121,34 @@ def test_users_basic_credentials_and_read_but_not_edit(url):
     assert requests.get(f"{url}/health").status_code == 200
 
 
+def test_sign_up_form_is_csrf_protected(url):
+    """The browser sign-up: `/signup`'s form carries a CSRF token bound to the session cookie; a post
+    without it, or with another session's, is refused; a non-admin may not open the form."""
+    import re
+    form = f"{url}/api/2.0/mlflow/users/create-ui"
+    ctype = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = requests.post(form, data={"username": "x" * 8, "password": "y" * 12}, auth=ADMIN, headers=ctype)
+    assert r.status_code == 400 and "The CSRF token is missing" in r.text
+    with requests.Session() as browser:
+        page = browser.get(f"{url}/signup", auth=ADMIN)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        name, password = f"s{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        r = browser.post(form, data={"username": name, "password": password, "csrf_token": token},
+                         auth=ADMIN, headers=ctype)
+        assert r.status_code == 200 and f"Successfully signed up user: {name}" in r.text
+        r = browser.post(form, data={"username": name, "password": password, "csrf_token": token},
+                         auth=ADMIN, headers=ctype)
+        assert f"Username has already been taken: {name}" in r.text
+    # The token of one session is no good in another.
+    with requests.Session() as other:
+        other.get(f"{url}/signup", auth=ADMIN)
+        r = other.post(form, data={"username": "q" * 8, "password": "q" * 12, "csrf_token": token},
+                       auth=ADMIN, headers=ctype)
+        assert r.status_code == 400 and "CSRF" in r.text
+    assert requests.get(f"{url}/api/2.0/mlflow/users/current", auth=(name, password)).status_code == 200
+    assert requests.get(f"{url}/signup", auth=(name, password)).status_code == 403
+
+
 def test_grants_and_roles(url):
     auth, client = AuthServiceClient(url), MlflowClient(url)
     alice, bob = new_user(url), new_user(url)

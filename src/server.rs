@@ -105,6 +105,7 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
     }
     cfg.configure(api::serving::routes)
         .configure(api::ui::routes)
+        .service(web::resource("/signup").route(web::get().to(api::auth_signup::signup)))
         .service(
             web::resource("/api/3.0/mlflow/server-info")
                 .route(web::get().to(api::health::server_info)),

@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/users/update-password").route(web::patch().to(update_password)))
         .service(web::resource("/users/update-admin").route(web::patch().to(update_admin)))
         .service(web::resource("/users/delete").route(web::delete().to(delete_user)))
+        .configure(super::auth_signup::routes)
         .configure(super::auth_legacy::routes);
 }
 

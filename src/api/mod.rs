@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod auth;
 pub mod auth_legacy;
 pub mod auth_roles;
+pub mod auth_signup;
 pub mod evalai;
 pub mod experiments;
 pub mod extract;

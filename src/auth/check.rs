@@ -208,6 +208,7 @@ pub fn allowed(
     match rule {
         Rule::Public | Rule::Authenticated => Ok(true),
         Rule::Admin => Ok(false),
+        Rule::CreateUser => Ok(!roles::workspaces_of(db, viewer.id)?.1.is_empty()),
         Rule::SelfOrAdmin => {
             let who = p.get("username").ok_or_else(|| missing_param("username"))?;
             Ok(who == viewer.username)

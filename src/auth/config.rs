@@ -84,6 +84,8 @@ pub struct AuthConfig {
     /// Stock's `authorization_function`; only the basic-auth one is known (JWT bearer tokens are always read).
     pub authorization_function: String,
     pub grant_default_workspace_access: bool,
+    /// `MLFLOW_FLASK_SERVER_SECRET_KEY`: signs the sign-up form's CSRF token (the same on every replica).
+    pub form_secret: Option<String>,
 }
 
 /// Stock's shipped `basic_auth.ini` values.
@@ -122,6 +124,7 @@ impl AuthConfig {
                 flag.to_ascii_lowercase().as_str(),
                 "1" | "yes" | "true" | "on"
             ),
+            form_secret: env("MLFLOW_FLASK_SERVER_SECRET_KEY").filter(|v| !v.is_empty()),
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod config;
+pub mod csrf;
 pub mod grants;
 pub mod jwt;
 pub mod limiter;
@@ -25,11 +26,14 @@ pub struct Auth {
     pub limiter: limiter::Limiter,
     /// Bearer tokens, when a key is configured.
     pub jwt: Option<jwt::Jwt>,
+    /// The sign-up form's CSRF tokens.
+    pub csrf: csrf::Csrf,
 }
 
 impl Auth {
     pub fn new(config: AuthConfig, jwt: Option<jwt::Jwt>) -> Auth {
         Auth {
+            csrf: csrf::Csrf::new(config.form_secret.as_deref()),
             config,
             verified: password::Verified::default(),
             limiter: limiter::Limiter::default(),

@@ -38,6 +38,8 @@ pub enum Rule {
     Authenticated,
     /// Only admins.
     Admin,
+    /// Creating a user: an admin, or a workspace admin (who seeds accounts for its workspace).
+    CreateUser,
     /// The user named by `username`, or an admin.
     SelfOrAdmin,
     /// A capability on a resource.
@@ -101,6 +103,9 @@ pub fn rule(method: &str, path: &str) -> Rule {
     if path == "/" {
         return Authenticated;
     }
+    if path == "/signup" {
+        return CreateUser;
+    }
     if path == "/get-artifact" {
         return Needs(Run, Read);
     }
@@ -163,7 +168,8 @@ fn api_rule(method: &str, op: &str) -> Rule {
     }
     match op {
         "server-info" => Public,
-        "users/create" | "users/update-admin" | "users/delete" | "users/list" => Admin,
+        "users/create" | "users/create-ui" => CreateUser,
+        "users/update-admin" | "users/delete" | "users/list" => Admin,
         "users/get" | "users/update-password" => SelfOrAdmin,
         "users/current" | "users/current/permissions" => Authenticated,
         "users/permissions/list" | "users/roles/list" => ViewUserRoles,
@@ -228,7 +234,10 @@ mod tests {
     fn table() {
         assert_eq!(rule("GET", "/health"), Public);
         assert_eq!(rule("GET", "/static-files/main.js"), Public);
-        assert_eq!(rule("POST", "/api/2.0/mlflow/users/create"), Admin);
+        assert_eq!(rule("POST", "/api/2.0/mlflow/users/create"), CreateUser);
+        assert_eq!(rule("POST", "/api/2.0/mlflow/users/create-ui"), CreateUser);
+        assert_eq!(rule("GET", "/signup"), CreateUser);
+        assert_eq!(rule("POST", "/api/2.0/mlflow/users/delete"), Admin);
         assert_eq!(
             rule("GET", "/ajax-api/2.0/mlflow/users/current"),
             Authenticated

@@ -229,6 +229,7 @@ async fn every_route_answers_as_its_level_allows(b: Backend) {
                 admin_password: Some(PASSWORD.into()),
                 authorization_function: "mlflow.server.auth:authenticate_request_basic_auth".into(),
                 grant_default_workspace_access: false,
+                form_secret: None,
             };
             st.auth = Some(Arc::new(Auth::new(config, None)));
             *slot.lock().unwrap() = Some(st.db.clone());

@@ -121,13 +121,21 @@ async fn ui_operations(b: Backend) {
         ))
         .await;
     assert_eq!(s, 200);
-    assert_eq!(v["data"]["mlflowGetRun"], Value::Null, "{v}");
+    // As graphene: the failed root field is null in a `data` object, not `data: null`.
+    assert_eq!(v["data"], json!({"mlflowGetRun": null}), "{v}");
     assert!(
         v["errors"][0].as_str().unwrap().contains("not found"),
         "{v}"
     );
+    let both = r#"query { a: mlflowGetExperiment(input: {experimentId: "424242"}) { experiment { name } }
+        b: mlflowGetExperiment(input: {experimentId: "0"}) { experiment { name } } }"#;
+    let (_, v) = t.send(gql(both, json!({}))).await;
+    assert_eq!(v["data"]["a"], Value::Null, "{v}");
+    assert!(v["data"].as_object().unwrap().contains_key("a"), "{v}");
+    assert_eq!(v["data"]["b"]["experiment"]["name"], "Default", "{v}");
     let (_, v) = t.send(gql("query { nope }", json!({}))).await;
     assert!(v["errors"].as_array().is_some_and(|e| !e.is_empty()), "{v}");
+    assert_eq!(v["data"], Value::Null, "a query that does not validate: {v}");
     let (s, _) = t
         .send(TestRequest::post().uri("/graphql").set_payload("not json"))
         .await;

@@ -412,13 +412,26 @@ async fn execute(st: State, http: &HttpRequest, mut req: async_graphql::Request)
         return envelope(serde_json::Value::Null, vec![refusal]);
     }
     let resp = schema().execute(req.data(st)).await;
-    let data = serde_json::to_value(&resp.data).unwrap_or(serde_json::Value::Null);
-    let data = if resp.errors.is_empty() || !data.is_null() {
-        data
-    } else {
-        serde_json::Value::Null
-    };
+    let mut data = serde_json::to_value(&resp.data).unwrap_or(serde_json::Value::Null);
+    null_failed_roots(&mut data, &resp.errors);
     envelope(data, resp.errors.into_iter().map(|e| e.message).collect())
+}
+
+/// A root field whose resolver failed is `null` in `data`, as graphene answers (async-graphql leaves it
+/// out, and `data` null when no field succeeded). Errors without a path (a query that does not
+/// validate) leave `data` as it is.
+fn null_failed_roots(data: &mut serde_json::Value, errors: &[async_graphql::ServerError]) {
+    for e in errors {
+        let Some(async_graphql::PathSegment::Field(key)) = e.path.first() else {
+            continue;
+        };
+        if data.is_null() {
+            *data = serde_json::Value::Object(Default::default());
+        }
+        if let Some(obj) = data.as_object_mut() {
+            obj.entry(key.clone()).or_insert(serde_json::Value::Null);
+        }
+    }
 }
 
 pub async fn post(st: State, http: HttpRequest, body: web::Bytes) -> HttpResponse {
