@@ -65,12 +65,7 @@ impl Ctx {
         }
     }
 
-    pub fn store(
-        &self,
-        backend: &str,
-        kind: Kind,
-        dir: &std::path::Path,
-    ) -> Result<String, String> {
+    pub fn store(&self, backend: &str, dir: &std::path::Path) -> Result<String, String> {
         if backend == "sqlite" {
             return Ok(format!("sqlite:///{}", dir.join("mlflow.db").display()));
         }
@@ -79,7 +74,13 @@ impl Ctx {
             .pg_admin_url
             .as_deref()
             .ok_or("postgres backend needs --pg-admin-url")?;
-        let db = format!("bench_{}", kind.name());
+        // One database per server directory, so that two servers of a kind can run side by side.
+        let db = format!(
+            "bench_{}",
+            dir.file_name()
+                .map(|n| n.to_string_lossy().replace(['-', '.'], "_"))
+                .unwrap_or_default()
+        );
         let ok = Command::new("psql")
             .args([
                 admin,
@@ -105,13 +106,25 @@ impl Ctx {
         kind: Kind,
         tag: &str,
     ) -> Result<(Server, Duration), String> {
+        self.start_with(backend, kind, tag, &[], &[])
+    }
+
+    /// A server started with extra flags and environment (the auth workloads).
+    pub fn start_with(
+        &mut self,
+        backend: &str,
+        kind: Kind,
+        tag: &str,
+        extra: &[String],
+        env: &[(String, String)],
+    ) -> Result<(Server, Duration), String> {
         let dir = std::env::current_dir()
             .map_err(|e| e.to_string())?
             .join(&self.args.workdir)
             .join(format!("{backend}-{}-{tag}", kind.name()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let store = self.store(backend, kind, &dir)?;
+        let store = self.store(backend, &dir)?;
         let port = self.next_port();
         let program = match kind {
             Kind::Stock => self.args.mlflow.clone(),
@@ -132,8 +145,9 @@ impl Ctx {
         ]
         .iter()
         .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
         .collect();
-        Server::start(kind, &program, &args, &dir, &store, port)
+        Server::start(kind, &program, &args, &dir, &store, port, env)
     }
 }
 

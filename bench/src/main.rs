@@ -8,6 +8,7 @@ mod procs;
 mod report;
 mod sections;
 mod setup;
+mod w11;
 mod w6;
 mod w7;
 mod w8;

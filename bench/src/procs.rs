@@ -72,6 +72,7 @@ impl Server {
         dir: &Path,
         store: &str,
         port: u16,
+        env: &[(String, String)],
     ) -> Result<(Server, Duration), String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
@@ -82,6 +83,7 @@ impl Server {
             .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(log))
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", program.display()))?;

@@ -68,6 +68,9 @@ pub async fn run_backend(
     if ctx.wants("W8") {
         crate::w8::rows(ctx, backend, rows).await?;
     }
+    if ctx.wants("W11") {
+        crate::w11::rows(ctx, backend, rows).await?;
+    }
     let c = load::client();
     let servers = [
         ctx.start(backend, Kind::Stock, "main")?.0,

@@ -210,7 +210,7 @@ pub async fn latency(
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let (mut srv, _) = Server::start(Kind::Harvester, harvester, &args, dir, store, port)?;
+    let (mut srv, _) = Server::start(Kind::Harvester, harvester, &args, dir, store, port, &[])?;
     let c = reqwest::Client::new();
     let mut ms = Vec::new();
     let result = async {
@@ -308,7 +308,7 @@ pub async fn rows(
         let dir = base.join(format!("{backend}-w8-backfill-{rep}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let store = ctx.store(backend, Kind::Harvester, &dir)?;
+        let store = ctx.store(backend, &dir)?;
         backfill_row.add(
             true,
             &backfill(
@@ -323,7 +323,7 @@ pub async fn rows(
         let dir = base.join(format!("{backend}-w8-latency-{rep}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let store = ctx.store(backend, Kind::Harvester, &dir)?;
+        let store = ctx.store(backend, &dir)?;
         let port = ctx.next_port();
         let (a, b) = latency(&harvester, &dir, &store, port, sz.w8_pokes).await?;
         p50.add(true, &a);

@@ -176,9 +176,19 @@ pub async fn run_w3(srv: &Server, sz: &Sizes) -> Result<Measure, String> {
 
 /// W4 seed: `n` runs with 20 params, 10 tags and 20 metrics each; returns the experiment id.
 pub async fn seed_w4(srv: &Server, n: usize) -> Result<String, String> {
+    seed_w4_named(srv, "w4-search", "run", n).await
+}
+
+/// W4's seed into an experiment `name`, runs named `<prefix>-<i>`.
+pub async fn seed_w4_named(
+    srv: &Server,
+    name: &str,
+    prefix: &str,
+    n: usize,
+) -> Result<String, String> {
     let c = load::client();
-    let exp = setup::experiment(&c, &srv.url, "w4-search").await?;
-    let runs = Arc::new(setup::runs(&c, &srv.url, &exp, "run", n).await?);
+    let exp = setup::experiment(&c, &srv.url, name).await?;
+    let runs = Arc::new(setup::runs(&c, &srv.url, &exp, prefix, n).await?);
     // Exactly n requests: closed_loop calls `make` once per admitted request, each takes the next index.
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let make: load::MakeReq = Arc::new(move |_, _| {

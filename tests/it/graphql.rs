@@ -135,7 +135,11 @@ async fn ui_operations(b: Backend) {
     assert_eq!(v["data"]["b"]["experiment"]["name"], "Default", "{v}");
     let (_, v) = t.send(gql("query { nope }", json!({}))).await;
     assert!(v["errors"].as_array().is_some_and(|e| !e.is_empty()), "{v}");
-    assert_eq!(v["data"], Value::Null, "a query that does not validate: {v}");
+    assert_eq!(
+        v["data"],
+        Value::Null,
+        "a query that does not validate: {v}"
+    );
     let (s, _) = t
         .send(TestRequest::post().uri("/graphql").set_payload("not json"))
         .await;
