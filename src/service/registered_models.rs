@@ -104,6 +104,14 @@ pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<Registered
                 "Registered Model (name={new_name}) already exists."
             )));
         }
+        if st.db.dialect == crate::db::Dialect::Postgres {
+            // The rename cascades to versions and their tags. A version tag written at the same moment (the
+            // scanner's) holds a key-share lock its cascade would miss: wait for such writers first, and make
+            // later ones wait for the rename.
+            diesel::sql_query("SELECT version FROM model_versions WHERE name = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .execute(conn)?;
+        }
         diesel::update(rm::table.find(name))
             .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
             .execute(conn)?;
