@@ -155,12 +155,7 @@ async fn search(srv: &Server, exps: &[String]) -> Result<Vec<String>, String> {
     let body = json!({"experiment_ids": exps, "filter": workloads::W4_FILTER,
         "order_by": ["metrics.m1 DESC"], "max_results": 100});
     let v = load::send_json(&c, &srv.url, post("runs/search", body)).await?;
-    Ok(v["runs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["info"]["run_name"].as_str().map(String::from))
-        .collect())
+    Ok(workloads::names(&v))
 }
 
 async fn one_of_ten(

@@ -204,7 +204,8 @@ pub async fn seed_w4_named(
 
 pub const W4_FILTER: &str = "metrics.m0 > 0.2 and params.p1 != 'v3'";
 
-fn names(v: &Value) -> Vec<String> {
+/// The run names of a search-runs answer, in order.
+pub fn names(v: &Value) -> Vec<String> {
     v["runs"]
         .as_array()
         .into_iter()
