@@ -17,7 +17,7 @@ s3_pid=""
 s3_data=""
 suite_pid=""
 
-log() { printf '\n=== %s\n' "$*"; }
+log() { printf '\n=== [%s] %s\n' "$(date +%T)" "$*"; }
 
 cleanup() {
   if [ -n "$suite_pid" ]; then

@@ -267,13 +267,7 @@ async fn get_permission(st: State, req: HttpRequest) -> ApiResult<HttpResponse> 
         let p = if u.is_admin {
             Permission::Manage
         } else {
-            let v = Viewer {
-                id: u.id,
-                username: u.username,
-                is_admin: false,
-                scopes: None,
-            };
-            check::permission(&s.db, &v, default, &t, &id)?
+            check::permission(&Viewer::read(&s.db, u)?, default, &t, &id)
         };
         Ok(json!({"allowed": p.allows(crate::auth::Action::Use), "permission": p.name()}))
     })

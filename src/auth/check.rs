@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
+use super::cache::Cache;
 use super::permission::Permission;
 use super::rules::{Rule, Target};
 use super::Viewer;
@@ -93,24 +94,26 @@ fn missing_param(k: &str) -> ApiError {
 
 /// The user's permission on one resource: the folded grants, floored by the default.
 pub fn permission(
-    db: &Db,
     viewer: &Viewer,
     default: Permission,
     resource_type: &str,
     id: &str,
-) -> ApiResult<Permission> {
-    let g = grants::of_user(db, viewer.id, &[resource_type])?;
-    Ok(Permission::floor(
-        grants::fold_for(&g, resource_type, id),
-        default,
-    ))
+) -> Permission {
+    Permission::floor(grants::fold_for(&viewer.grants, resource_type, id), default)
 }
 
-/// A resource a rule names, once resolved; `None` (it does not exist) lets the handler answer 404.
-fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(String, String)>> {
+/// The resources a rule names, once resolved (none: it does not exist, which lets the handler answer
+/// 404). Without `db`, only from the request and what `cache` knows: `None` when that is not enough.
+fn resolve(
+    db: Option<&Db>,
+    cache: &Cache,
+    target: Target,
+    path: &str,
+    p: &Params,
+) -> ApiResult<Option<Vec<(String, String)>>> {
     let exp = |id: String| vec![("experiment".to_string(), id)];
     let missing = missing_param;
-    Ok(match target {
+    Ok(Some(match target {
         Target::Experiment | Target::NewLoggedModel => {
             // `runs/create` without an experiment goes to the Default experiment, as in MLflow.
             exp(p.get("experiment_id").unwrap_or_else(|| "0".into()))
@@ -119,6 +122,7 @@ fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(St
             let name = p
                 .get("experiment_name")
                 .ok_or_else(|| missing("experiment_name"))?;
+            let Some(db) = db else { return Ok(None) };
             let id: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
                 ex::table
                     .filter(ex::name.eq(&name))
@@ -137,15 +141,25 @@ fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(St
             } else {
                 p.all("run_id")
             };
-            let found: Vec<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
-                runs::table
-                    .filter(runs::run_uuid.eq_any(&ids))
-                    .select(runs::experiment_id)
-                    .load::<Option<i32>>(conn)?
-                    .into_iter()
-                    .flatten()
+            let known: Vec<Option<i32>> = ids.iter().map(|r| cache.owner(r)).collect();
+            let found: Vec<i32> = if known.iter().all(Option::is_some) {
+                known.into_iter().flatten().collect()
+            } else {
+                let Some(db) = db else { return Ok(None) };
+                let rows: Vec<(String, Option<i32>)> = db_read!(db, |conn| Ok::<_, ApiError>(
+                    runs::table
+                        .filter(runs::run_uuid.eq_any(&ids))
+                        .select((runs::run_uuid, runs::experiment_id))
+                        .load(conn)?
+                ))?;
+                rows.into_iter()
+                    .filter_map(|(run, e)| {
+                        let e = e?;
+                        cache.remember_owner(&run, e);
+                        Some(e)
+                    })
                     .collect()
-            ))?;
+            };
             found
                 .into_iter()
                 .map(|i| ("experiment".into(), i.to_string()))
@@ -166,13 +180,23 @@ fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(St
         },
         Target::LoggedModel => {
             let id = segment_after(path, "/logged-models/").unwrap_or_default();
-            let e: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
-                lm::table
-                    .filter(lm::model_id.eq(&id))
-                    .select(lm::experiment_id)
-                    .first(conn)
-                    .optional()?
-            ))?;
+            let e = match cache.owner(&id) {
+                Some(e) => Some(e),
+                None => {
+                    let Some(db) = db else { return Ok(None) };
+                    let e: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
+                        lm::table
+                            .filter(lm::model_id.eq(&id))
+                            .select(lm::experiment_id)
+                            .first(conn)
+                            .optional()?
+                    ))?;
+                    if let Some(e) = e {
+                        cache.remember_owner(&id, e);
+                    }
+                    e
+                }
+            };
             e.map(|i| exp(i.to_string())).unwrap_or_default()
         }
         Target::ArtifactPath => {
@@ -193,41 +217,59 @@ fn resolve(db: &Db, target: Target, path: &str, p: &Params) -> ApiResult<Vec<(St
                 _ => vec![("experiment".into(), String::new())],
             }
         }
-    })
+    }))
 }
 
-/// Whether `viewer` (not an admin) may make this request.
+/// Whether `viewer` (not an admin) may make this request. Without `db`, only what can be decided from
+/// the request, the viewer's grants and `cache`: `None` when a read is needed.
 pub fn allowed(
-    db: &Db,
+    db: Option<&Db>,
+    cache: &Cache,
     viewer: &Viewer,
     default: Permission,
     rule: Rule,
     path: &str,
     p: &Params,
-) -> ApiResult<bool> {
-    match rule {
-        Rule::Public | Rule::Authenticated => Ok(true),
-        Rule::Admin => Ok(false),
-        Rule::CreateUser => Ok(!roles::workspaces_of(db, viewer.id)?.1.is_empty()),
-        Rule::SelfOrAdmin => {
-            let who = p.get("username").ok_or_else(|| missing_param("username"))?;
-            Ok(who == viewer.username)
+) -> ApiResult<Option<bool>> {
+    match (rule, db) {
+        (Rule::Public | Rule::Authenticated, _) => Ok(Some(true)),
+        (Rule::Admin, _) => Ok(Some(false)),
+        (Rule::Needs(target, action), _) => {
+            let Some(resources) = resolve(db, cache, target, path, p)? else {
+                return Ok(None);
+            };
+            Ok(Some(resources.iter().all(|(t, id)| {
+                !id.is_empty() && permission(viewer, default, t, id).allows(action)
+            })))
         }
+        (Rule::SelfOrAdmin, _) => {
+            let who = p.get("username").ok_or_else(|| missing_param("username"))?;
+            Ok(Some(who == viewer.username))
+        }
+        (_, None) => Ok(None),
+        (_, Some(db)) => by_roles(db, viewer, rule, p).map(Some),
+    }
+}
+
+/// The rules about users and roles, which read the store.
+fn by_roles(db: &Db, viewer: &Viewer, rule: Rule, p: &Params) -> ApiResult<bool> {
+    Ok(match rule {
+        Rule::CreateUser => !roles::workspaces_of(db, viewer.id)?.1.is_empty(),
         Rule::ManageRoles | Rule::ViewRoles => {
             let Some(ws) = role_workspace(db, p)? else {
                 return Ok(false);
             };
             let (present, admin) = roles::workspaces_of(db, viewer.id)?;
-            Ok(if rule == Rule::ManageRoles {
+            if rule == Rule::ManageRoles {
                 admin.contains(&ws)
             } else {
                 present.contains(&ws)
-            })
+            }
         }
         Rule::ListRoles => {
             let wanted = p.all("workspace");
             let (present, _) = roles::workspaces_of(db, viewer.id)?;
-            Ok(!wanted.is_empty() && wanted.iter().all(|w| present.contains(w)))
+            !wanted.is_empty() && wanted.iter().all(|w| present.contains(w))
         }
         Rule::ViewUserRoles => {
             let target = p.get("username");
@@ -242,18 +284,13 @@ pub fn allowed(
             };
             let (_, admin) = roles::workspaces_of(db, viewer.id)?;
             let (theirs, _) = roles::workspaces_of(db, t.id)?;
-            Ok(theirs.iter().any(|w| admin.contains(w)))
+            theirs.iter().any(|w| admin.contains(w))
         }
-        Rule::Needs(target, action) => {
-            let resources = resolve(db, target, path, p)?;
-            let types: Vec<&str> = resources.iter().map(|(t, _)| t.as_str()).collect();
-            let g = grants::of_user(db, viewer.id, &types)?;
-            Ok(resources.iter().all(|(t, id)| {
-                !id.is_empty()
-                    && Permission::floor(grants::fold_for(&g, t, id), default).allows(action)
-            }))
+        // Decided by `allowed` without the store; anything else is refused.
+        Rule::Public | Rule::Authenticated | Rule::Admin | Rule::SelfOrAdmin | Rule::Needs(..) => {
+            false
         }
-    }
+    })
 }
 
 /// The workspace a role request targets: of its `role_id`, its `role_permission_id`, or `workspace`.
@@ -312,5 +349,14 @@ pub fn may(
             _ => Map::new(),
         },
     };
-    allowed(&st.db, v, auth.config.default_permission, rule, "", &p)
+    let decided = allowed(
+        Some(&st.db),
+        &auth.cache,
+        v,
+        auth.config.default_permission,
+        rule,
+        "",
+        &p,
+    )?;
+    Ok(decided == Some(true))
 }

@@ -9,8 +9,8 @@ use crate::db::harvester::{
     harvester_role_permissions as rp, harvester_roles as ro, harvester_user_roles as ur,
 };
 use crate::db::Db;
+use crate::db_read;
 use crate::error::{ApiError, ApiResult};
-use crate::{db_read, db_write};
 
 pub const DEFAULT_WORKSPACE: &str = "default";
 
@@ -118,6 +118,17 @@ pub fn of_user(db: &Db, user_id: i32, types: &[&str]) -> ApiResult<Vec<Grant>> {
         .load::<Grant>(conn)?))
 }
 
+/// Every grant of `user_id` (one query), through its roles in the default workspace.
+pub fn all_of_user(db: &Db, user_id: i32) -> ApiResult<Vec<Grant>> {
+    db_read!(db, |conn| Ok(rp::table
+        .inner_join(ur::table.on(ur::role_id.eq(rp::role_id)))
+        .inner_join(ro::table.on(ro::id.eq(rp::role_id)))
+        .filter(ur::user_id.eq(user_id))
+        .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
+        .select((rp::resource_type, rp::resource_pattern, rp::permission))
+        .load::<Grant>(conn)?))
+}
+
 /// The grants that apply to one resource, folded (`None`: no grant).
 pub fn fold_for(grants: &[Grant], resource_type: &str, id: &str) -> Option<Permission> {
     let by_id = BY_ID.contains(&resource_type);
@@ -143,7 +154,7 @@ pub fn grant_user(
     replace: bool,
 ) -> ApiResult<()> {
     let role_name = own_role_name(user_id);
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         let existing: Option<i32> = ro::table
             .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
             .filter(ro::name.eq(&role_name))
@@ -209,7 +220,7 @@ pub fn revoke_user(
     pattern: &str,
 ) -> ApiResult<()> {
     let role_name = own_role_name(user_id);
-    let n = db_write!(db, |conn| {
+    let n = auth_write!(db, |conn| {
         let ids = ro::table.filter(ro::name.eq(&role_name)).select(ro::id);
         Ok(diesel::delete(
             rp::table
@@ -230,7 +241,7 @@ pub fn revoke_user(
 
 /// Drop every grant naming one resource (it was deleted: a new one of that name must not inherit them).
 pub fn delete_for_resource(db: &Db, resource_type: &str, id: &str) -> ApiResult<()> {
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         diesel::delete(
             rp::table
                 .filter(rp::resource_type.eq(resource_type))
@@ -243,7 +254,7 @@ pub fn delete_for_resource(db: &Db, resource_type: &str, id: &str) -> ApiResult<
 
 /// Follow a rename: grants naming the old name name the new one.
 pub fn rename_resource(db: &Db, resource_type: &str, old: &str, new: &str) -> ApiResult<()> {
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         diesel::update(
             rp::table
                 .filter(rp::resource_type.eq(resource_type))

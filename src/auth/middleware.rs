@@ -12,7 +12,7 @@ use base64::Engine;
 
 use super::check::{self, Params};
 use super::rules::{self, Rule, Target};
-use super::{grants, users, Permission, Viewer};
+use super::{grants, Auth, Permission, Viewer};
 use crate::error::ApiError;
 use crate::service::AppState;
 
@@ -49,88 +49,83 @@ fn basic_credentials(req: &ServiceRequest) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-/// Why a request is not authenticated.
+/// Why a request is not authenticated: no or wrong credentials (the Basic challenge).
 enum Refused {
-    /// No or wrong credentials: the Basic challenge.
     Challenge,
-    /// Too many failed logins from this address for this user.
-    Locked(u64),
 }
 
-/// The user the request authenticates as: HTTP basic (argon2 on the blocking pool, once per
-/// credential), or a bearer JWT whose subject is a user.
-async fn authenticate(
-    st: &web::Data<AppState>,
-    req: &ServiceRequest,
+/// What a request presents: HTTP basic, or a bearer JWT already verified (its subject and scopes).
+enum Credentials {
+    Basic(String, String),
+    Bearer(String, Option<Vec<String>>),
+}
+
+/// The request's credentials; `None`: none, or a bearer token that does not verify.
+fn credentials(auth: &Auth, req: &ServiceRequest) -> Option<Credentials> {
+    let header = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some(token) = header.strip_prefix("Bearer ").map(str::trim) {
+        let c = auth.jwt.as_ref()?.verify(token)?;
+        let scopes = c
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_string).collect());
+        return Some(Credentials::Bearer(c.sub, scopes));
+    }
+    let (u, p) = basic_credentials(req)?;
+    Some(Credentials::Basic(u, p))
+}
+
+/// The viewer from what the gate already knows (no read, no argon2), if it knows enough.
+fn known_viewer(auth: &Auth, creds: &Credentials) -> Option<Viewer> {
+    match creds {
+        Credentials::Basic(u, p) => {
+            let k = auth.cache.user(u)?;
+            auth.verified
+                .cached(u, p, &k.row.password_hash)
+                .then(|| Viewer::of(&k, None))
+        }
+        Credentials::Bearer(sub, scopes) => {
+            auth.cache.user(sub).map(|k| Viewer::of(&k, scopes.clone()))
+        }
+    }
+}
+
+/// The viewer, read fresh (blocking: a read and, for a credential not seen before, argon2).
+fn authenticate(
+    st: &AppState,
+    auth: &Auth,
+    creds: &Credentials,
+    addr: &str,
 ) -> Result<Result<Viewer, Refused>, ApiError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let addr = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let basic = basic_credentials(req);
-    let st = st.clone();
-    web::block(move || -> Result<Result<Viewer, Refused>, ApiError> {
-        let Some(auth) = st.auth.as_ref() else {
-            return Ok(Err(Refused::Challenge));
-        };
-        if let Some(token) = header.strip_prefix("Bearer ").map(str::trim) {
-            let claims = auth.jwt.as_ref().and_then(|j| j.verify(token));
-            let Some(c) = claims else {
-                return Ok(Err(Refused::Challenge));
+    match creds {
+        Credentials::Bearer(sub, scopes) => Ok(auth
+            .cache
+            .load(&st.db, sub)?
+            .map(|k| Viewer::of(&k, scopes.clone()))
+            .ok_or(Refused::Challenge)),
+        Credentials::Basic(username, password) => {
+            let known = auth.cache.load(&st.db, username)?;
+            let ok = match &known {
+                Some(k) => auth
+                    .verified
+                    .check(&k.row.username, password, &k.row.password_hash),
+                None => {
+                    // Spend what a verification costs, so that timing does not tell which users exist.
+                    let _ = super::password::verify(password, DUMMY_HASH);
+                    false
+                }
             };
-            return Ok(match users::find(&st.db, &c.sub)? {
-                Some(row) => Ok(Viewer {
-                    id: row.id,
-                    username: row.username,
-                    is_admin: row.is_admin,
-                    scopes: c
-                        .scope
-                        .map(|s| s.split_whitespace().map(str::to_string).collect()),
-                }),
-                None => Err(Refused::Challenge),
-            });
-        }
-        let Some((username, password)) = basic else {
-            return Ok(Err(Refused::Challenge));
-        };
-        if let Some(secs) = auth.limiter.locked(&username, &addr) {
-            return Ok(Err(Refused::Locked(secs)));
-        }
-        let row = users::find(&st.db, &username)?;
-        let ok = match &row {
-            Some(r) => auth
-                .verified
-                .check(&r.username, &password, &r.password_hash),
-            None => {
-                // Spend what a verification costs, so that timing does not tell which users exist.
-                let _ = super::password::verify(&password, DUMMY_HASH);
-                false
-            }
-        };
-        match row {
-            Some(r) if ok => {
-                auth.limiter.succeeded(&username, &addr);
-                Ok(Ok(Viewer {
-                    id: r.id,
-                    username: r.username,
-                    is_admin: r.is_admin,
-                    scopes: None,
-                }))
-            }
-            _ => {
-                auth.limiter.failed(&username, &addr);
-                Ok(Err(Refused::Challenge))
+            match known {
+                Some(k) if ok => {
+                    auth.limiter.succeeded(username, addr);
+                    Ok(Ok(Viewer::of(&k, None)))
+                }
+                _ => {
+                    auth.limiter.failed(username, addr);
+                    Ok(Err(Refused::Challenge))
+                }
             }
         }
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+    }
 }
 
 /// An argon2id hash of a random string, verified against when the username is unknown.
@@ -196,20 +191,17 @@ pub async fn gate(
     if rule == Rule::Public {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
-    let viewer = match authenticate(&st, &req).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(Refused::Challenge)) => return Ok(req.into_response(challenge())),
-        Ok(Err(Refused::Locked(secs))) => {
-            let res = HttpResponse::TooManyRequests()
-                .insert_header((header::RETRY_AFTER, secs.to_string()))
-                .content_type("text/plain; charset=utf-8")
-                .body(format!("Too many failed logins; try again in {secs} s"));
-            return Ok(req.into_response(res));
-        }
-        Err(e) => return Ok(req.error_response(e)),
+    let Some(creds) = credentials(&auth, &req) else {
+        return Ok(req.into_response(challenge()));
     };
-    if !viewer.scope_allows(rule, &method, &path) {
-        return Ok(req.into_response(forbidden()));
+    let addr = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Credentials::Basic(u, _) = &creds {
+        if let Some(secs) = auth.limiter.locked(u, &addr) {
+            return Ok(req.into_response(locked(secs)));
+        }
     }
     let after = after_of(&path);
     let mut params = Params::default();
@@ -231,23 +223,41 @@ pub async fn gate(
             req.set_payload(Payload::from(pl));
         }
     }
-    if !viewer.is_admin {
-        let db_st = st.clone();
-        let (v, p, pa) = (viewer.clone(), params, path.clone());
-        let default = auth.config.default_permission;
-        let decided = web::block(move || {
-            let ok = check::allowed(&db_st.db, &v, default, rule, &pa, &p);
-            (ok, p)
-        })
-        .await;
-        match decided {
-            Ok((Ok(true), p)) => params = p,
-            Ok((Ok(false), _)) => return Ok(req.into_response(forbidden())),
-            Ok((Err(e), _)) => return Ok(req.error_response(e)),
-            Err(e) => {
-                return Ok(req.error_response(ApiError::internal(format!("worker failed: {e}"))))
+    let default = auth.config.default_permission;
+    // Warm: decided from the cache, on this thread. Cold: one trip to the blocking pool for all of it.
+    let fast = match known_viewer(&auth, &creds) {
+        Some(v) if v.is_admin => Some((v, true)),
+        Some(v) => match check::allowed(None, &auth.cache, &v, default, rule, &path, &params) {
+            Ok(Some(ok)) => Some((v, ok)),
+            Ok(None) => None,
+            Err(e) => return Ok(req.error_response(e)),
+        },
+        None => None,
+    };
+    let (viewer, ok) = match fast {
+        Some(decided) => decided,
+        None => {
+            let (st2, pa) = (st.clone(), path.clone());
+            let decided = web::block(move || {
+                let r = decide(&st2, &creds, &addr, default, rule, &pa, &params);
+                (r, params)
+            })
+            .await;
+            match decided {
+                Ok((Ok(Ok(d)), p)) => {
+                    params = p;
+                    d
+                }
+                Ok((Ok(Err(Refused::Challenge)), _)) => return Ok(req.into_response(challenge())),
+                Ok((Err(e), _)) => return Ok(req.error_response(e)),
+                Err(e) => {
+                    return Ok(req.error_response(ApiError::internal(format!("worker failed: {e}"))))
+                }
             }
         }
+    };
+    if !ok || !viewer.scope_allows(rule, &method, &path) {
+        return Ok(req.into_response(forbidden()));
     }
     req.extensions_mut().insert(viewer.clone());
     let res = next.call(req).await?.map_into_boxed_body();
@@ -255,6 +265,37 @@ pub async fn gate(
         return Ok(res);
     }
     follow(st, viewer, after, params, res).await
+}
+
+/// The cold path of the gate, blocking: who the viewer is, and whether it may.
+fn decide(
+    st: &AppState,
+    creds: &Credentials,
+    addr: &str,
+    default: Permission,
+    rule: Rule,
+    path: &str,
+    params: &Params,
+) -> Result<Result<(Viewer, bool), Refused>, ApiError> {
+    let Some(auth) = st.auth.as_ref() else {
+        return Ok(Err(Refused::Challenge));
+    };
+    let v = match authenticate(st, auth, creds, addr)? {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    let ok = v.is_admin
+        || check::allowed(Some(&st.db), &auth.cache, &v, default, rule, path, params)?
+            == Some(true);
+    Ok(Ok((v, ok)))
+}
+
+/// Stock's answer to a locked-out login.
+fn locked(secs: u64) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, secs.to_string()))
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("Too many failed logins; try again in {secs} s"))
 }
 
 /// Record what a successful create, delete or rename means for grants.

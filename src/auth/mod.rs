@@ -2,6 +2,16 @@
 //! file and its answers) on every route, fail-closed. `rules` says what each request needs, `check`
 //! decides it, `users`/`grants` are the store and `middleware` is where every request passes.
 
+/// `db_write!` for users, roles and grants: once it returns, what the gate cached about users is stale.
+macro_rules! auth_write {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let r = (|| -> $crate::error::ApiResult<_> { $crate::db_write!($db, |$conn| $body) })();
+        $crate::auth::cache::changed();
+        r
+    }};
+}
+
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod csrf;
@@ -28,6 +38,8 @@ pub struct Auth {
     pub jwt: Option<jwt::Jwt>,
     /// The sign-up form's CSRF tokens.
     pub csrf: csrf::Csrf,
+    /// Users, grants and owners remembered between requests.
+    pub cache: cache::Cache,
 }
 
 impl Auth {
@@ -38,6 +50,7 @@ impl Auth {
             verified: password::Verified::default(),
             limiter: limiter::Limiter::default(),
             jwt,
+            cache: cache::Cache::default(),
         }
     }
 }
@@ -50,9 +63,32 @@ pub struct Viewer {
     pub is_admin: bool,
     /// A bearer token's scopes (`None`: basic credentials or an unscoped token).
     pub scopes: Option<Vec<String>>,
+    /// Every grant the user holds (in the default workspace), as read when the request came in.
+    pub grants: std::sync::Arc<[grants::Grant]>,
 }
 
 impl Viewer {
+    pub fn of(known: &cache::Known, scopes: Option<Vec<String>>) -> Viewer {
+        Viewer {
+            id: known.row.id,
+            username: known.row.username.clone(),
+            is_admin: known.row.is_admin,
+            scopes,
+            grants: known.grants.clone(),
+        }
+    }
+
+    /// Another user, read now (to answer what that user may do).
+    pub fn read(db: &crate::db::Db, row: users::UserRow) -> crate::error::ApiResult<Viewer> {
+        Ok(Viewer {
+            grants: grants::all_of_user(db, row.id)?.into(),
+            id: row.id,
+            username: row.username,
+            is_admin: row.is_admin,
+            scopes: None,
+        })
+    }
+
     /// Whether the token's scopes let this request through (`rule` having allowed the user).
     pub fn scope_allows(&self, rule: rules::Rule, method: &str, path: &str) -> bool {
         let Some(scopes) = &self.scopes else {

@@ -74,6 +74,14 @@ impl Verified {
         out
     }
 
+    /// Whether this exact pair was verified against `stored` before (no argon2: `false` when unsure).
+    pub fn cached(&self, username: &str, password: &str, stored: &str) -> bool {
+        let key = (username.to_string(), self.digest(password));
+        self.entries
+            .lock()
+            .is_ok_and(|m| m.get(&key).is_some_and(|h| h == stored))
+    }
+
     /// Whether `password` is the one `stored` was made from: from the cache when this exact pair was
     /// verified before, else by argon2 (and then remembered).
     pub fn check(&self, username: &str, password: &str, stored: &str) -> bool {

@@ -9,8 +9,8 @@ use crate::db::harvester::{
     harvester_role_permissions as rp, harvester_roles as ro, harvester_user_roles as ur,
 };
 use crate::db::Db;
+use crate::db_read;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::{db_read, db_write};
 
 #[derive(Debug, Clone, Queryable)]
 pub struct RoleRow {
@@ -84,7 +84,7 @@ pub fn create(
     workspace: &str,
     description: Option<&str>,
 ) -> ApiResult<RoleRow> {
-    let r = db_write!(db, |conn| Ok(diesel::insert_into(ro::table)
+    let r = auth_write!(db, |conn| Ok(diesel::insert_into(ro::table)
         .values((
             ro::name.eq(name),
             ro::workspace.eq(workspace),
@@ -126,7 +126,7 @@ pub fn update(
     name: Option<&str>,
     description: Option<&str>,
 ) -> ApiResult<RoleRow> {
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         if let Some(n) = name {
             diesel::update(ro::table.find(id))
                 .set(ro::name.eq(n))
@@ -147,7 +147,7 @@ pub fn update(
 }
 
 pub fn delete(db: &Db, id: i32) -> ApiResult<()> {
-    let n = db_write!(db, |conn| Ok(
+    let n = auth_write!(db, |conn| Ok(
         diesel::delete(ro::table.find(id)).execute(conn)?
     ))?;
     if n == 0 {
@@ -166,7 +166,7 @@ pub fn add_permission(
     grants::validate_pattern(pattern, resource_type)?;
     let p = grants::validate_permission(permission, resource_type)?;
     get(db, role_id)?;
-    db_write!(db, |conn| Ok(diesel::insert_into(rp::table)
+    auth_write!(db, |conn| Ok(diesel::insert_into(rp::table)
         .values((
             rp::role_id.eq(role_id),
             rp::resource_type.eq(resource_type),
@@ -190,7 +190,7 @@ pub fn get_permission(db: &Db, id: i32) -> ApiResult<RolePermissionRow> {
 
 pub fn remove_permission(db: &Db, id: i32) -> ApiResult<()> {
     get_permission(db, id)?;
-    db_write!(db, |conn| Ok(diesel::delete(rp::table.find(id))
+    auth_write!(db, |conn| Ok(diesel::delete(rp::table.find(id))
         .execute(conn)
         .map(|_| ())?))
 }
@@ -198,7 +198,7 @@ pub fn remove_permission(db: &Db, id: i32) -> ApiResult<()> {
 pub fn update_permission(db: &Db, id: i32, permission: &str) -> ApiResult<RolePermissionRow> {
     let current = get_permission(db, id)?;
     let p = grants::validate_permission(permission, &current.resource_type)?;
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         diesel::update(rp::table.find(id))
             .set(rp::permission.eq(p.name()))
             .execute(conn)?;
@@ -218,7 +218,7 @@ pub fn permissions_of(db: &Db, role_id: i32) -> ApiResult<Vec<RolePermissionRow>
 
 pub fn assign(db: &Db, user_id: i32, role_id: i32) -> ApiResult<Value> {
     get(db, role_id)?;
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         diesel::insert_into(ur::table)
             .values((ur::user_id.eq(user_id), ur::role_id.eq(role_id)))
             .execute(conn)?;
@@ -239,7 +239,7 @@ fn assignment_json(user_id: i32, role_id: i32) -> Value {
 }
 
 pub fn unassign(db: &Db, user_id: i32, role_id: i32) -> ApiResult<()> {
-    let n = db_write!(db, |conn| Ok(diesel::delete(
+    let n = auth_write!(db, |conn| Ok(diesel::delete(
         ur::table
             .filter(ur::user_id.eq(user_id))
             .filter(ur::role_id.eq(role_id))

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use super::password;
 use crate::db::harvester::{harvester_roles as ro, harvester_users as hu};
 use crate::db::Db;
+use crate::db_read;
 use crate::error::{ApiError, ApiResult};
-use crate::{db_read, db_write};
 
 /// A user as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -52,7 +52,7 @@ pub fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> ApiRes
     }
     let hash = password::hash(password)?;
     let now = crate::service::now_ms();
-    let res = db_write!(db, |conn| Ok(diesel::insert_into(hu::table)
+    let res = auth_write!(db, |conn| Ok(diesel::insert_into(hu::table)
         .values((
             hu::username.eq(username),
             hu::password_hash.eq(&hash),
@@ -71,7 +71,7 @@ pub fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> ApiRes
 
 pub fn set_password(db: &Db, username: &str, password: &str) -> ApiResult<()> {
     let hash = password::hash(password)?;
-    let n = db_write!(db, |conn| Ok(diesel::update(
+    let n = auth_write!(db, |conn| Ok(diesel::update(
         hu::table.filter(hu::username.eq(username))
     )
     .set(hu::password_hash.eq(&hash))
@@ -83,7 +83,7 @@ pub fn set_password(db: &Db, username: &str, password: &str) -> ApiResult<()> {
 }
 
 pub fn set_admin(db: &Db, username: &str, is_admin: bool) -> ApiResult<()> {
-    let n = db_write!(db, |conn| Ok(diesel::update(
+    let n = auth_write!(db, |conn| Ok(diesel::update(
         hu::table.filter(hu::username.eq(username))
     )
     .set(hu::is_admin.eq(is_admin))
@@ -96,7 +96,7 @@ pub fn set_admin(db: &Db, username: &str, is_admin: bool) -> ApiResult<()> {
 
 /// Delete a user with its own synthetic role (its grants); its role assignments go by cascade.
 pub fn delete(db: &Db, username: &str) -> ApiResult<()> {
-    db_write!(db, |conn| {
+    auth_write!(db, |conn| {
         let id: Option<i32> = hu::table
             .filter(hu::username.eq(username))
             .select(hu::id)

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use super::grants;
 use super::permission::{Action, Permission};
 use super::Viewer;
-use crate::db::Db;
 use crate::error::ApiResult;
 use crate::search::{Bind, SqlBuf};
 use crate::service::AppState;
@@ -23,20 +22,21 @@ impl Visible {
     /// For the request's user (none or an admin: everything).
     pub fn of(st: &AppState, viewer: Option<&Viewer>, resource_type: &str) -> ApiResult<Visible> {
         match (viewer, st.auth.as_ref()) {
-            (Some(v), Some(a)) if !v.is_admin => {
-                Visible::compute(&st.db, v, a.config.default_permission, resource_type)
-            }
+            (Some(v), Some(a)) if !v.is_admin => Ok(Visible::compute(
+                v,
+                a.config.default_permission,
+                resource_type,
+            )),
             _ => Ok(Visible::All),
         }
     }
 
-    fn compute(
-        db: &Db,
-        v: &Viewer,
-        default: Permission,
-        resource_type: &str,
-    ) -> ApiResult<Visible> {
-        let g = grants::of_user(db, v.id, &[resource_type])?;
+    fn compute(v: &Viewer, default: Permission, resource_type: &str) -> Visible {
+        let g: Vec<&grants::Grant> = v
+            .grants
+            .iter()
+            .filter(|x| x.resource_type == resource_type)
+            .collect();
         let readable = |p: Permission| p.allows(Action::Read);
         let wildcard: Vec<Permission> = g
             .iter()
@@ -50,14 +50,14 @@ impl Visible {
         }
         let (mut yes, mut no) = (Vec::new(), Vec::new());
         for id in by_id.keys() {
-            let p = Permission::floor(grants::fold_for(&g, resource_type, id), default);
+            let p = Permission::floor(grants::fold_for(&v.grants, resource_type, id), default);
             if readable(p) {
                 yes.push(id.to_string());
             } else {
                 no.push(id.to_string());
             }
         }
-        Ok(if readable(rest) {
+        if readable(rest) {
             if no.is_empty() {
                 Visible::All
             } else {
@@ -65,7 +65,7 @@ impl Visible {
             }
         } else {
             Visible::Only(yes)
-        })
+        }
     }
 
     /// Whether one resource id is visible (for lists that are not paged queries, e.g. the dashboard).

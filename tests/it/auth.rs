@@ -4,12 +4,10 @@
 //! resources (an experiment with a run and a logged model, a registered model with a version), owned by the
 //! admin, on which the other users hold exactly their level (`default_permission` NO_PERMISSIONS).
 
-use std::sync::Arc;
-
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use base64::Engine;
-use harvester::auth::{grants, users, Auth, AuthConfig, Permission};
+use harvester::auth::{grants, users, Permission};
 use serde_json::{json, Value};
 
 use crate::backend_tests;
@@ -218,30 +216,10 @@ fn need_of(method: &str, path: &str) -> Need {
 }
 
 async fn every_route_answers_as_its_level_allows(b: Backend) {
-    let slot = std::sync::Mutex::new(None);
-    let t = match crate::common::app_with(
-        b,
-        |_| {},
-        |st| {
-            let config = AuthConfig {
-                default_permission: Permission::NoPermissions,
-                admin_username: Some("admin".into()),
-                admin_password: Some(PASSWORD.into()),
-                authorization_function: "mlflow.server.auth:authenticate_request_basic_auth".into(),
-                grant_default_workspace_access: false,
-                form_secret: None,
-            };
-            st.auth = Some(Arc::new(Auth::new(config, None)));
-            *slot.lock().unwrap() = Some(st.db.clone());
-        },
-    )
-    .await
-    {
-        Some(t) => t,
-        None => return,
+    let Some((t, db)) = crate::common::app_with_auth(b, Permission::NoPermissions, PASSWORD).await
+    else {
+        return;
     };
-    let db = slot.lock().unwrap().take().expect("the state was adjusted");
-    users::create(&db, "admin", PASSWORD, true).expect("admin");
     let levels = [
         ("none", None),
         ("read", Some(Permission::Read)),

@@ -3,6 +3,7 @@
 mod artifacts;
 mod artifacts_s3;
 mod auth;
+mod auth_cache;
 mod common;
 mod databases;
 mod evalai;
