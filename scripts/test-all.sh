@@ -72,12 +72,14 @@ fresh_pg_db() {
 }
 
 # A real S3-compatible server for the S3 artifact store: s3s-fs (crates.io), objects as plain files.
+S3FS_BIN="$ROOT/.tools/s3s/bin/s3s-fs"
+install_s3() {
+  [ -x "$S3FS_BIN" ] && return 0
+  log "installing s3s-fs $S3FS_VERSION (cargo install, its own target dir, beside the main build)"
+  cargo install "s3s-fs@$S3FS_VERSION" --features binary --locked --root "$ROOT/.tools/s3s" --quiet
+}
 ensure_s3() {
-  local bin="$ROOT/.tools/s3s/bin/s3s-fs"
-  if [ ! -x "$bin" ]; then
-    log "installing s3s-fs $S3FS_VERSION (cargo install)"
-    cargo install "s3s-fs@$S3FS_VERSION" --features binary --locked --root "$ROOT/.tools/s3s" --quiet
-  fi
+  local bin="$S3FS_BIN"
   s3_data=$(mktemp -d /tmp/harvester-s3.XXXXXX)
   log "starting s3s-fs on 127.0.0.1:$S3_PORT"
   "$bin" --host 127.0.0.1 --port "$S3_PORT" --access-key testing --secret-key testing "$s3_data" \
@@ -114,13 +116,32 @@ ensure_venv() {
   "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r compat-tests/requirements.txt
 }
 
+mkdir -p target
+# The benchmark's own venv (the pinned stock server); bench/run.sh finds it ready.
+ensure_bench_venv() {
+  [ -x .venv-bench/bin/python ] || python3 -m venv .venv-bench
+  .venv-bench/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+}
+
 ensure_postgres
 export HARVESTER_TEST_PG_URL="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/postgres"
 
-ensure_s3
+# s3s-fs compiles beside the main build: each has serial stretches (proc macros, the final crate, linking)
+# that leave a core idle.
+install_s3 >target/s3s-install.log 2>&1 &
+s3_install_pid=$!
+# So do the Python venv and the browser (network and disk, little CPU).
+(ensure_venv && ensure_browser && ensure_bench_venv) >target/prepare.log 2>&1 &
+prepare_pid=$!
 
 log "building"
 cargo build --bins --tests --locked
+if ! wait "$s3_install_pid"; then
+  cat target/s3s-install.log
+  echo "installing s3s-fs failed" >&2
+  exit 1
+fi
+ensure_s3
 
 # MLflow's own server tests need only the binary, so they run beside everything below (their own
 # process group, so cleanup can stop them); scripts/mlflow-suite.sh checks the ratchet list.
@@ -134,26 +155,48 @@ suite_pid=$!
 log "Rust tests (SQLite + PostgreSQL, artifacts on local disk + S3)"
 cargo test --locked
 
-ensure_venv
+if ! wait "$prepare_pid"; then
+  cat target/prepare.log
+  echo "preparing the venv or the browser failed" >&2
+  exit 1
+fi
 export HARVESTER_BIN="$ROOT/target/debug/harvester"
 
-compat() { # <database: sqlite|postgresql> <artifacts: local|s3>
-  log "compat tests on $1, artifacts on $2"
-  local store="" arts=""
-  if [ "$1" = postgresql ]; then
+compat() { # <database: sqlite|postgresql> <artifacts: local|s3> [pytest args]
+  local db=$1 where=$2 store="" arts=""
+  shift 2
+  if [ "$db" = postgresql ]; then
     fresh_pg_db harvester_compat
     store="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/harvester_compat"
   fi
-  [ "$2" = s3 ] && arts="s3://harvester-compat/$1"
+  [ "$where" = s3 ] && arts="s3://harvester-compat/$db"
   HARVESTER_COMPAT_STORE_URI="$store" HARVESTER_COMPAT_ARTIFACTS="$arts" \
-    .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider
+    .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider "$@"
 }
-compat sqlite local
-compat sqlite s3
-compat postgresql local
-compat postgresql s3
 
-ensure_browser
+# Two passes at a time (one per database; they share nothing), each into its own log, printed when done.
+# Tests that do not depend on the pass's store run in the first only: the stock-database round trips
+# (which make their own SQLite and PostgreSQL databases) and the scan corpus (no store at all).
+ONCE=(--ignore=compat-tests/test_existing_databases.py --ignore=compat-tests/test_scan_corpus.py)
+compat_pair() { # <artifacts> [pytest args for the pair]
+  local where=$1 rc=0 a b
+  shift
+  log "compat tests on sqlite and on postgresql (side by side), artifacts on $where"
+  compat sqlite "$where" "$@" >"target/compat-sqlite-$where.log" 2>&1 &
+  a=$!
+  compat postgresql "$where" "${ONCE[@]}" >"target/compat-postgresql-$where.log" 2>&1 &
+  b=$!
+  wait "$a" || rc=1
+  wait "$b" || rc=1
+  for f in "target/compat-sqlite-$where.log" "target/compat-postgresql-$where.log"; do
+    echo "--- $f"
+    if [ "$rc" -ne 0 ]; then cat "$f"; else tail -1 "$f"; fi
+  done
+  return "$rc"
+}
+compat_pair local
+compat_pair s3 "${ONCE[@]}"
+
 log "browser test: the stock MLflow UI on Harvester in headless Chromium"
 ui-tests/run.sh
 log "browser test with auth on: logged in with basic credentials, incl. the user and role admin pages"
