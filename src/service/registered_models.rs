@@ -115,7 +115,8 @@ pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<Registered
         diesel::update(rm::table.find(name))
             .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
             .execute(conn)?;
-        Ok(())
+        let pending = crate::pending_scans!(conn, new_name);
+        super::scans::follow_rename_in(conn, new_name, &pending)
     })?;
     get(st, new_name)
 }

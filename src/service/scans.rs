@@ -128,17 +128,43 @@ pub fn queue_in<C: InsertRows>(conn: &mut C, name: &str, version: i64, why: &str
         "ON CONFLICT (workspace, name, version) DO UPDATE SET status = 'pending', updated_at = excluded.updated_at",
     )?;
     put_tags(conn, name, version, &[(STATUS_TAG, "pending".into())])?;
-    enqueue_in(
-        conn,
-        &NewJob::new(
-            KIND,
-            json!(ScanJob {
-                name: name.into(),
-                version
-            }),
-        )
-        .key(format!("scan:{name}:{version}")),
+    enqueue_in(conn, &scan_job(name, version))
+}
+
+/// After a model is renamed (its scan rows cascade to the new name): the scans still `pending` were
+/// queued under the old name, which their jobs no longer find, so queue them again under the new one.
+pub fn follow_rename_in<C: InsertRows>(
+    conn: &mut C,
+    new_name: &str,
+    pending: &[i32],
+) -> ApiResult<()> {
+    for &version in pending {
+        enqueue_in(conn, &scan_job(new_name, version.into()))?;
+    }
+    Ok(())
+}
+
+/// The versions of a model whose scan is pending (for [`follow_rename_in`]).
+#[macro_export]
+macro_rules! pending_scans {
+    ($conn:expr, $name:expr) => {{
+        use $crate::db::harvester::harvester_scans as hs;
+        hs::table
+            .filter(hs::name.eq($name).and(hs::status.eq("pending")))
+            .select(hs::version)
+            .load::<i32>($conn)?
+    }};
+}
+
+fn scan_job(name: &str, version: i64) -> NewJob {
+    NewJob::new(
+        KIND,
+        json!(ScanJob {
+            name: name.into(),
+            version
+        }),
     )
+    .key(format!("scan:{name}:{version}"))
 }
 
 pub fn get(st: &AppState, name: &str, version: i64) -> ApiResult<ScanRow> {
@@ -246,19 +272,31 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
         Outcome::Error(e) => ("error", None, Some(e.clone()), Default::default()),
     };
     db_write!(st.db, |conn| {
+        // The version first, and on PostgreSQL with a share lock: a rename (which locks its versions for
+        // update) either waits for this record or has moved the version away, when the rename has queued
+        // the scan again under the new name.
+        let exists: i64 = if st.db.dialect == crate::db::Dialect::Postgres {
+            diesel::sql_query(
+                "SELECT version FROM model_versions WHERE name = $1 AND version = $2 FOR SHARE",
+            )
+            .bind::<diesel::sql_types::Text, _>(name)
+            .bind::<diesel::sql_types::Integer, _>(v)
+            .execute(conn)? as i64
+        } else {
+            mv::table
+                .filter(mv::name.eq(name).and(mv::version.eq(v)))
+                .count()
+                .get_result(conn)?
+        };
+        if exists == 0 {
+            return Ok(());
+        }
         let old: Option<String> = hs::table
             .filter(hs::name.eq(name).and(hs::version.eq(v)))
             .select(hs::history)
             .first(conn)
             .optional()?;
         let Some(old) = old else { return Ok(()) };
-        let exists: i64 = mv::table
-            .filter(mv::name.eq(name).and(mv::version.eq(v)))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            return Ok(());
-        }
         let now = now_ms();
         let history = append_history(
             &old,

@@ -257,8 +257,38 @@ async fn rescan_and_override_are_recorded(b: Backend) {
     assert_eq!(s, 400);
 }
 
+/// A model renamed while its version's scan is pending: the scan was queued under the old name, and still
+/// finishes, under the new one (before, it stayed `pending` for ever).
+async fn a_rename_does_not_strand_a_pending_scan(b: Backend) {
+    let t = app!(b, |c| c.job_poll_ms = 20);
+    let mut files = template_files(template_model());
+    // Enough Python that the scan is still to come (or under way) when the rename lands.
+    files.push(("big.py", "x = [1, 2, 3]\n".repeat(200_000)));
+    let v = register!(t, "before-rename", files);
+    let s = scan_of!(t, "before-rename", v);
+    t.ok(
+        "registered-models/rename",
+        json!({"name": "before-rename", "new_name": "after-rename"}),
+    )
+    .await;
+    let after = settled!(t, "after-rename", v);
+    assert_eq!(after["status"], "passed", "{after}");
+    assert_eq!(
+        s["scan_status"], "pending",
+        "the scan had finished before the rename: {s}"
+    );
+    let mv = t
+        .ok_get(&format!("model-versions/get?name=after-rename&version={v}"))
+        .await;
+    assert_eq!(
+        tag(&mv["model_version"], "harvester.scan.status").as_deref(),
+        Some("passed")
+    );
+}
+
 backend_tests!(
     client_versions_are_scanned,
     scan_tags_cannot_be_forged,
-    rescan_and_override_are_recorded
+    rescan_and_override_are_recorded,
+    a_rename_does_not_strand_a_pending_scan
 );
