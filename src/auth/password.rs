@@ -47,7 +47,8 @@ pub fn verify(password: &str, stored: &str) -> bool {
 
 /// Verified credentials, bounded.
 pub struct Verified {
-    key: [u8; 32],
+    /// A random per-process HMAC key (its schedule computed once).
+    key: aws_lc_rs::hmac::Key,
     entries: Mutex<HashMap<(String, [u8; 32]), String>>,
 }
 
@@ -59,7 +60,7 @@ impl Default for Verified {
         use rand::{RngCore, SeedableRng};
         rand::rngs::StdRng::from_os_rng().fill_bytes(&mut key);
         Verified {
-            key,
+            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -67,8 +68,7 @@ impl Default for Verified {
 
 impl Verified {
     fn digest(&self, password: &str) -> [u8; 32] {
-        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key);
-        let tag = aws_lc_rs::hmac::sign(&k, password.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&self.key, password.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(tag.as_ref());
         out
