@@ -33,12 +33,13 @@ use crate::api;
         api::model_versions::download_uri, api::model_versions::search_get,
         api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
         api::webhooks::test,
+        api::scorers::register, api::scorers::get, api::scorers::versions, api::scorers::list, api::scorers::delete,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
         api::scans::get, api::scans::rescan, api::scans::override_scan, api::tokens::issue,
         api::serving::invocations, api::serving::ping, api::serving::document, api::serving::index,
         api::serving::workers, api::serving::page, api::serving::swagger,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"), (name = "scorers"))
 )]
 pub struct ApiDoc;
 

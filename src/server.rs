@@ -127,8 +127,8 @@ fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
                 .configure(api::scans::routes)
                 .configure(api::tokens::routes),
         )
-        .service(web::scope("/api/3.0/mlflow").configure(api::auth::routes_v3))
-        .service(web::scope("/ajax-api/3.0/mlflow").configure(api::auth::routes_v3))
+        .service(web::scope("/api/3.0/mlflow").configure(api::mlflow_v3_routes))
+        .service(web::scope("/ajax-api/3.0/mlflow").configure(api::mlflow_v3_routes))
         .service(web::scope("/api/2.0/mlflow").configure(api::mlflow_routes))
         .service(
             web::scope("/ajax-api/2.0/mlflow")

@@ -17,6 +17,7 @@ pub mod model_versions;
 pub mod registered_models;
 pub mod runs;
 pub mod scans;
+pub mod scorers;
 pub mod serving;
 pub mod tokens;
 pub mod ui;
@@ -155,6 +156,11 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
         .configure(registered_models::routes)
         .configure(model_versions::routes)
         .configure(webhooks::routes);
+}
+
+/// The MLflow 3 routes, mounted under `/api/3.0/mlflow` and `/ajax-api/3.0/mlflow`.
+pub fn mlflow_v3_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(auth::routes_v3).configure(scorers::routes);
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.

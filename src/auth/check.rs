@@ -92,6 +92,20 @@ fn missing_param(k: &str) -> ApiError {
     ))
 }
 
+/// MLflow's grant pattern of a scorer: `<experiment_id>/<name>`, the name percent-encoded (`quote(name,
+/// safe="")`), so that a `/` in a name stays unambiguous.
+pub fn scorer_pattern(experiment_id: &str, name: &str) -> String {
+    const QUOTE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'~');
+    format!(
+        "{experiment_id}/{}",
+        percent_encoding::utf8_percent_encode(name, QUOTE)
+    )
+}
+
 /// The user's permission on one resource: the folded grants, floored by the default.
 pub fn permission(
     viewer: &Viewer,
@@ -174,6 +188,17 @@ fn resolve(
             let name = p.get("name").ok_or_else(|| missing("name"))?;
             vec![("registered_model".into(), name)]
         }
+        Target::Scorer | Target::NewScorer => {
+            let e = p
+                .get("experiment_id")
+                .ok_or_else(|| missing("experiment_id"))?;
+            let name = p.get("name").ok_or_else(|| missing("name"))?;
+            let scorer = ("scorer".to_string(), scorer_pattern(&e, &name));
+            match target {
+                Target::NewScorer => vec![("experiment".into(), e), scorer],
+                _ => vec![scorer],
+            }
+        }
         Target::ModelInPath(prefix) => match segment_after(path, prefix) {
             Some(name) => vec![("registered_model".into(), name)],
             None => vec![],
@@ -238,9 +263,27 @@ pub fn allowed(
             let Some(resources) = resolve(db, cache, target, path, p)? else {
                 return Ok(None);
             };
-            Ok(Some(resources.iter().all(|(t, id)| {
-                !id.is_empty() && permission(viewer, default, t, id).allows(action)
-            })))
+            Ok(Some(
+                resources.iter().all(|(t, id)| {
+                    let have = permission(viewer, default, t, id);
+                    !id.is_empty()
+                        && match (target, t.as_str()) {
+                            // Registering needs EDIT on the experiment; on the scorer, only no DENY.
+                            (Target::NewScorer, "scorer") => have != Permission::Deny,
+                            (Target::Scorer, _) if action == crate::auth::Action::Delete => {
+                                // A version is addressed by reading its scorer; the scorer by deleting it.
+                                have.allows(if p.get("version").is_some() {
+                                    crate::auth::Action::Read
+                                } else {
+                                    action
+                                })
+                            }
+                            _ => have.allows(action),
+                        }
+                }) && !(matches!(target, Target::Scorer | Target::NewScorer)
+                    && grants::fold_for(&viewer.grants, "scorer_version", "*")
+                        == Some(Permission::Deny)),
+            ))
         }
         (Rule::SelfOrAdmin, _) => {
             let who = p.get("username").ok_or_else(|| missing_param("username"))?;

@@ -153,6 +153,8 @@ enum After {
     GrantModel,
     DropModel,
     RenameModel,
+    GrantScorer,
+    DropScorer,
 }
 
 fn after_of(op: &str) -> After {
@@ -166,6 +168,8 @@ fn after_of(op: &str) -> After {
         "registered-models/create" => After::GrantModel,
         "registered-models/delete" => After::DropModel,
         "registered-models/rename" => After::RenameModel,
+        "scorers/register" => After::GrantScorer,
+        "scorers/delete" => After::DropScorer,
         _ => After::Nothing,
     }
 }
@@ -352,6 +356,30 @@ async fn follow(
             After::RenameModel => match (params.get("name"), params.get("new_name")) {
                 (Some(old), Some(new)) => {
                     grants::rename_resource(&st.db, "registered_model", &old, &new)
+                }
+                _ => Ok(()),
+            },
+            After::GrantScorer => match (params.get("experiment_id"), params.get("name")) {
+                // Each registration grants it again (stock upserts the grant).
+                (Some(e), Some(name)) => grants::grant_user(
+                    &st.db,
+                    viewer.id,
+                    &viewer.username,
+                    "scorer",
+                    &check::scorer_pattern(&e, &name),
+                    Permission::Manage,
+                    true,
+                ),
+                _ => Ok(()),
+            },
+            // Deleting one version keeps the scorer and its grants.
+            After::DropScorer => match (
+                params.get("experiment_id"),
+                params.get("name"),
+                params.get("version"),
+            ) {
+                (Some(e), Some(name), None) => {
+                    grants::delete_for_resource(&st.db, "scorer", &check::scorer_pattern(&e, &name))
                 }
                 _ => Ok(()),
             },

@@ -26,6 +26,11 @@ pub enum Target {
     NewLoggedModel,
     /// The artifact proxy: its path starts with the experiment id.
     ArtifactPath,
+    /// A scorer by `experiment_id` and `name`: its own grants (pattern `<experiment_id>/<name>`), as in
+    /// MLflow; a `DENY` on `scorer_version` `*` vetoes.
+    Scorer,
+    /// Registering a scorer version: EDIT on the experiment, and the scorer not denied.
+    NewScorer,
 }
 
 /// The rule for one request.
@@ -168,6 +173,11 @@ fn api_rule(method: &str, op: &str) -> Rule {
     }
     match op {
         "server-info" => Public,
+        "scorers/register" => Needs(NewScorer, Update),
+        "scorers/get" | "scorers/versions" => Needs(Scorer, Read),
+        // One version: reading the scorer addresses it (as stock); the whole scorer: DELETE on it.
+        "scorers/delete" => Needs(Scorer, Delete),
+        "scorers/list" => Authenticated,
         "users/create" | "users/create-ui" => CreateUser,
         "users/update-admin" | "users/delete" | "users/list" => Admin,
         "users/get" | "users/update-password" => SelfOrAdmin,

@@ -244,8 +244,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scorers (scorer_id) {
+        experiment_id -> Integer,
+        scorer_name -> Text,
+        scorer_id -> Text,
+    }
+}
+
+diesel::table! {
+    scorer_versions (scorer_id, scorer_version) {
+        scorer_id -> Text,
+        scorer_version -> Integer,
+        serialized_scorer -> Text,
+        creation_time -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(scorer_versions -> scorers (scorer_id));
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    scorers,
+    scorer_versions,
     experiments,
     experiment_tags,
     runs,

@@ -42,6 +42,7 @@ pub mod run_writes;
 pub mod runs;
 pub mod scan_jobs;
 pub mod scans;
+pub mod scorers;
 pub mod ui_files;
 pub mod validation;
 pub mod version_sources;

@@ -18,3 +18,4 @@ pub mod registry;
 pub mod registry_requests;
 pub mod requests;
 pub mod responses;
+pub mod scorers;

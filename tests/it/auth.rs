@@ -149,6 +149,13 @@ const TABLE: &[(&str, &str, Need)] = &[
     ("POST", "/api/2.0/mlflow/runs/search", Any),
     ("POST", "/api/2.0/mlflow/runs/set-tag", Edit),
     ("POST", "/api/2.0/mlflow/runs/update", Edit),
+    // Scorers: registering needs EDIT on the experiment; a scorer itself is read or deleted under its own
+    // grants (the matrix grants none, so `default_permission` NO_PERMISSIONS leaves only the admin).
+    ("POST", "/api/3.0/mlflow/scorers/register", Edit),
+    ("GET", "/api/3.0/mlflow/scorers/get", Admin),
+    ("GET", "/api/3.0/mlflow/scorers/versions", Admin),
+    ("GET", "/api/3.0/mlflow/scorers/list", Any),
+    ("DELETE", "/api/3.0/mlflow/scorers/delete", Admin),
     ("GET", "/api/2.0/mlflow/webhooks", Admin),
     ("POST", "/api/2.0/mlflow/webhooks", Admin),
     ("GET", "/api/2.0/mlflow/webhooks/{webhook_id}", Admin),

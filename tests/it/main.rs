@@ -25,6 +25,7 @@ mod runs;
 mod scans;
 mod scans_bridge;
 mod scans_restart;
+mod scorers;
 mod search;
 mod serving;
 mod ui;
