@@ -34,6 +34,7 @@ use crate::api;
         api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
         api::webhooks::test,
         api::scorers::register, api::scorers::get, api::scorers::versions, api::scorers::list, api::scorers::delete,
+        api::scorers::online_configs,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
         api::scans::get, api::scans::rescan, api::scans::override_scan, api::tokens::issue,
         api::serving::invocations, api::serving::ping, api::serving::document, api::serving::index,

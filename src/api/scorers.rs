@@ -97,11 +97,50 @@ pub async fn delete(st: State, Body(req): Body<ScorerRef>) -> ApiResult<HttpResp
     empty()
 }
 
+/// The configurations of the given scorers; a user must be able to read each one's experiment.
+#[utoipa::path(get, path = "/api/3.0/mlflow/scorers/online-configs", tag = "scorers", params(OnlineConfigs),
+    responses((status = 200, body = OnlineConfigsResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn online_configs(
+    st: State,
+    req: HttpRequest,
+    Query(q): Query<OnlineConfigs>,
+) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&req);
+    let configs = blocking(st, move |s| {
+        if q.scorer_ids.is_empty() {
+            return Err(ApiError::missing("scorer_ids"));
+        }
+        let configs = svc::online_configs(s, &q.scorer_ids)?;
+        if let (Some(v), Some(a)) = (who, s.auth.as_ref()) {
+            let readable = |e: &str| {
+                v.is_admin
+                    || crate::auth::check::permission(
+                        &v,
+                        a.config.default_permission,
+                        "experiment",
+                        e,
+                    )
+                    .allows(crate::auth::Action::Read)
+            };
+            if !configs.iter().all(|c| readable(&c.experiment_id)) {
+                return Err(ApiError::new(
+                    crate::error::ErrorCode::PERMISSION_DENIED,
+                    "Permission denied",
+                ));
+            }
+        }
+        Ok(configs)
+    })
+    .await?;
+    json(&OnlineConfigsResponse { configs })
+}
+
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     use actix_web::web;
     cfg.service(web::resource("/scorers/register").route(web::post().to(register)))
         .service(web::resource("/scorers/get").route(web::get().to(get)))
         .service(web::resource("/scorers/versions").route(web::get().to(versions)))
         .service(web::resource("/scorers/list").route(web::get().to(list)))
+        .service(web::resource("/scorers/online-configs").route(web::get().to(online_configs)))
         .service(web::resource("/scorers/delete").route(web::delete().to(delete)));
 }

@@ -177,7 +177,8 @@ fn api_rule(method: &str, op: &str) -> Rule {
         "scorers/get" | "scorers/versions" => Needs(Scorer, Read),
         // One version: reading the scorer addresses it (as stock); the whole scorer: DELETE on it.
         "scorers/delete" => Needs(Scorer, Delete),
-        "scorers/list" => Authenticated,
+        // Each configuration's experiment is checked by the handler (as stock's gate does after a read).
+        "scorers/list" | "scorers/online-configs" => Authenticated,
         "users/create" | "users/create-ui" => CreateUser,
         "users/update-admin" | "users/delete" | "users/list" => Admin,
         "users/get" | "users/update-password" => SelfOrAdmin,

@@ -261,11 +261,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    online_scoring_configs (online_scoring_config_id) {
+        online_scoring_config_id -> Text,
+        scorer_id -> Text,
+        sample_rate -> Double,
+        experiment_id -> Integer,
+        filter_string -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(scorer_versions -> scorers (scorer_id));
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     scorers,
     scorer_versions,
+    online_scoring_configs,
     experiments,
     experiment_tags,
     runs,

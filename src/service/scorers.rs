@@ -8,9 +8,11 @@ use serde_json::Value;
 
 use super::validation::parse_experiment_id;
 use super::{now_ms, AppState};
-use crate::db::schema::{experiments as ex, scorer_versions as sv, scorers as sc};
+use crate::db::schema::{
+    experiments as ex, online_scoring_configs as osc, scorer_versions as sv, scorers as sc,
+};
 use crate::error::{ApiError, ApiResult};
-use crate::types::scorers::Scorer;
+use crate::types::scorers::{OnlineScoringConfig, Scorer};
 use crate::{db_read, db_write};
 
 fn not_found(name: &str, experiment_id: i64, version: Option<i64>) -> ApiError {
@@ -256,6 +258,39 @@ pub fn delete(
         }
         Ok(())
     })
+}
+
+/// The online-scoring configurations of these scorers (none for a scorer without one). Harvester does
+/// not create them yet (that needs the AI gateway); a database made by stock keeps and shows its own.
+pub fn online_configs(st: &AppState, scorer_ids: &[String]) -> ApiResult<Vec<OnlineScoringConfig>> {
+    if scorer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    type ConfigRow = (String, String, f64, i32, Option<String>);
+    let rows: Vec<ConfigRow> = db_read!(st.db, |conn| Ok::<_, ApiError>(
+        osc::table
+            .filter(osc::scorer_id.eq_any(scorer_ids))
+            .select((
+                osc::online_scoring_config_id,
+                osc::scorer_id,
+                osc::sample_rate,
+                osc::experiment_id,
+                osc::filter_string,
+            ))
+            .load(conn)?
+    ))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, scorer_id, sample_rate, e, filter_string)| OnlineScoringConfig {
+                online_scoring_config_id: id,
+                scorer_id,
+                sample_rate,
+                experiment_id: e.to_string(),
+                filter_string,
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]

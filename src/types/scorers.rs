@@ -26,6 +26,27 @@ request!(ListScorers {
     experiment_ids: Vec<String>,
 });
 
+request!(OnlineConfigs {
+    #[serde(deserialize_with = "de::string_list")]
+    scorer_ids: Vec<String>,
+});
+
+/// How a scorer is applied to incoming traces (stock's `OnlineScoringConfig.to_dict`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OnlineScoringConfig {
+    pub online_scoring_config_id: String,
+    pub scorer_id: String,
+    pub sample_rate: f64,
+    pub experiment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_string: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OnlineConfigsResponse {
+    pub configs: Vec<OnlineScoringConfig>,
+}
+
 /// One stored version of a scorer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Scorer {

@@ -155,6 +155,7 @@ const TABLE: &[(&str, &str, Need)] = &[
     ("GET", "/api/3.0/mlflow/scorers/get", Admin),
     ("GET", "/api/3.0/mlflow/scorers/versions", Admin),
     ("GET", "/api/3.0/mlflow/scorers/list", Any),
+    ("GET", "/api/3.0/mlflow/scorers/online-configs", Any),
     ("DELETE", "/api/3.0/mlflow/scorers/delete", Admin),
     ("GET", "/api/2.0/mlflow/webhooks", Admin),
     ("POST", "/api/2.0/mlflow/webhooks", Admin),

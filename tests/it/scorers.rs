@@ -210,6 +210,54 @@ async fn scorer_grants_follow_stock(b: Backend) {
         ))))
         .await;
     assert_eq!(g["permission"], "MANAGE", "{g}");
+    // Online-scoring configurations as a database made by stock holds them: shown in stock's shape, and
+    // only to a user who may read the experiment.
+    let scorer_id = r["scorer_id"].as_str().unwrap().to_string();
+    let sql = format!(
+        "INSERT INTO online_scoring_configs (online_scoring_config_id, scorer_id, sample_rate, experiment_id) \
+         VALUES ('osc-1', '{scorer_id}', 0.25, {exp})"
+    );
+    let raw = || -> harvester::error::ApiResult<usize> {
+        harvester::db_write!(db, |conn| Ok(diesel::RunQueryDsl::execute(
+            diesel::sql_query(&sql),
+            conn
+        )?))
+    };
+    assert_eq!(raw().expect("config row"), 1);
+    let configs = format!("{V3}/scorers/online-configs?scorer_ids={scorer_id}&scorer_ids=none");
+    let (s, c) = t
+        .send(as_("reader", TestRequest::get().uri(&configs)))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(
+        c,
+        json!({"configs": [{"online_scoring_config_id": "osc-1", "scorer_id": scorer_id, "sample_rate": 0.25,
+            "experiment_id": exp}]})
+    );
+    let (s, _) = t
+        .send(as_(
+            "reader",
+            TestRequest::get().uri(&format!("{V3}/scorers/online-configs")),
+        ))
+        .await;
+    assert_eq!(s, 400, "scorer_ids is required");
+    let reader = users::get(&db, "reader").unwrap();
+    harvester::auth::grants::grant_user(
+        &db,
+        reader.id,
+        "reader",
+        "experiment",
+        &exp,
+        Permission::Deny,
+        true,
+    )
+    .unwrap();
+    let (s, _) = t
+        .send(as_("reader", TestRequest::get().uri(&configs)))
+        .await;
+    assert_eq!(s, 403, "a denied experiment's configuration is not shown");
+    harvester::auth::grants::revoke_user(&db, reader.id, "reader", "experiment", &exp).unwrap();
+
     let get = format!("{V3}/scorers/get?experiment_id={exp}&name=a%2Fb");
     let (s, _) = t.send(as_("reader", TestRequest::get().uri(&get))).await;
     assert_eq!(s, 200, "default READ reads the scorer");
