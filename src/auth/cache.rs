@@ -30,7 +30,6 @@ pub fn changed() {
 }
 
 /// A user as the gate knows it.
-#[derive(Clone)]
 pub struct Known {
     pub row: UserRow,
     /// Every grant the user holds through its roles (in the default workspace).
@@ -41,13 +40,13 @@ pub struct Known {
 
 #[derive(Default)]
 pub struct Cache {
-    users: Mutex<HashMap<String, Known>>,
+    users: Mutex<HashMap<String, Arc<Known>>>,
     owners: Mutex<HashMap<String, i32>>,
 }
 
 impl Cache {
     /// The user, if known and still fresh.
-    pub fn user(&self, username: &str) -> Option<Known> {
+    pub fn user(&self, username: &str) -> Option<Arc<Known>> {
         let g = GENERATION.load(Ordering::SeqCst);
         let m = self.users.lock().ok()?;
         m.get(username)
@@ -56,18 +55,18 @@ impl Cache {
     }
 
     /// Read the user and its grants (blocking), and remember them. `None`: no such user.
-    pub fn load(&self, db: &Db, username: &str) -> ApiResult<Option<Known>> {
+    pub fn load(&self, db: &Db, username: &str) -> ApiResult<Option<Arc<Known>>> {
         // The generation before the read: a change during it makes the entry stale at once.
         let generation = GENERATION.load(Ordering::SeqCst);
         let Some(row) = users::find(db, username)? else {
             return Ok(None);
         };
-        let known = Known {
+        let known = Arc::new(Known {
             grants: grants::all_of_user(db, row.id)?.into(),
             row,
             at: Instant::now(),
             generation,
-        };
+        });
         if let Ok(mut m) = self.users.lock() {
             if m.len() >= MAX_USERS {
                 m.clear();
@@ -75,14 +74,6 @@ impl Cache {
             m.insert(username.to_string(), known.clone());
         }
         Ok(Some(known))
-    }
-
-    /// The fresh entry, or a read.
-    pub fn user_or_load(&self, db: &Db, username: &str) -> ApiResult<Option<Known>> {
-        match self.user(username) {
-            Some(k) => Ok(Some(k)),
-            None => self.load(db, username),
-        }
     }
 
     /// The experiment a run (by uuid) or a logged model (by id) is in, if seen before.
@@ -116,7 +107,7 @@ mod tests {
             at: Instant::now(),
             generation,
         };
-        c.users.lock().unwrap().insert(name.into(), k);
+        c.users.lock().unwrap().insert(name.into(), Arc::new(k));
     }
 
     #[test]

@@ -17,6 +17,9 @@ impl Limiter {
     /// Seconds until `who` may try again, if it is locked out now.
     pub fn locked(&self, user: &str, addr: &str) -> Option<u64> {
         let m = self.seen.lock().ok()?;
+        if m.is_empty() {
+            return None;
+        }
         let (n, since) = m.get(&(user.to_string(), addr.to_string()))?;
         let left = WINDOW.checked_sub(since.elapsed())?;
         (*n >= MAX_FAILURES).then(|| left.as_secs().max(1))

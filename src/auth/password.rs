@@ -49,7 +49,8 @@ pub fn verify(password: &str, stored: &str) -> bool {
 pub struct Verified {
     /// A random per-process HMAC key (its schedule computed once).
     key: aws_lc_rs::hmac::Key,
-    entries: Mutex<HashMap<(String, [u8; 32]), String>>,
+    /// HMAC(username, NUL, password) → (username, the stored hash it was verified against).
+    entries: Mutex<HashMap<[u8; 32], (String, String)>>,
 }
 
 const MAX_ENTRIES: usize = 10_000;
@@ -67,8 +68,12 @@ impl Default for Verified {
 }
 
 impl Verified {
-    fn digest(&self, password: &str) -> [u8; 32] {
-        let tag = aws_lc_rs::hmac::sign(&self.key, password.as_bytes());
+    fn digest(&self, username: &str, password: &str) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.key);
+        ctx.update(username.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(password.as_bytes());
+        let tag = ctx.sign();
         let mut out = [0u8; 32];
         out.copy_from_slice(tag.as_ref());
         out
@@ -76,23 +81,19 @@ impl Verified {
 
     /// Whether this exact pair was verified against `stored` before (no argon2: `false` when unsure).
     pub fn cached(&self, username: &str, password: &str, stored: &str) -> bool {
-        let key = (username.to_string(), self.digest(password));
+        let key = self.digest(username, password);
         self.entries
             .lock()
-            .is_ok_and(|m| m.get(&key).is_some_and(|h| h == stored))
+            .is_ok_and(|m| m.get(&key).is_some_and(|(_, h)| h == stored))
     }
 
     /// Whether `password` is the one `stored` was made from: from the cache when this exact pair was
     /// verified before, else by argon2 (and then remembered).
     pub fn check(&self, username: &str, password: &str, stored: &str) -> bool {
-        let key = (username.to_string(), self.digest(password));
-        if let Ok(m) = self.entries.lock() {
-            if let Some(h) = m.get(&key) {
-                if h == stored {
-                    return true;
-                }
-            }
+        if self.cached(username, password, stored) {
+            return true;
         }
+        let key = self.digest(username, password);
         if !verify(password, stored) {
             return false;
         }
@@ -100,7 +101,7 @@ impl Verified {
             if m.len() >= MAX_ENTRIES {
                 m.clear();
             }
-            m.insert(key, stored.to_string());
+            m.insert(key, (username.to_string(), stored.to_string()));
         }
         true
     }
@@ -108,7 +109,7 @@ impl Verified {
     /// Forget every credential of `username` (its password changed or it was deleted here).
     pub fn forget(&self, username: &str) {
         if let Ok(mut m) = self.entries.lock() {
-            m.retain(|(u, _), _| u != username);
+            m.retain(|_, (u, _)| u != username);
         }
     }
 }
