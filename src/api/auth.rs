@@ -118,13 +118,14 @@ async fn current_user(st: State, req: HttpRequest) -> ApiResult<HttpResponse> {
 async fn list_users(st: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     viewer(&st, &req)?;
     let list = blocking(st, |s| {
-        users::list(&s.db)?
+        let mut roles = crate::auth::roles::json_by_user(&s.db)?;
+        Ok(users::list(&s.db)?
             .iter()
             .map(|u| {
-                let roles = crate::auth::roles::to_json(&s.db, crate::auth::roles::of_user(&s.db, u.id)?)?;
-                Ok(json!({"id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": roles}))
+                let r = roles.remove(&u.id).unwrap_or_default();
+                json!({"id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": r})
             })
-            .collect::<ApiResult<Vec<_>>>()
+            .collect::<Vec<_>>())
     })
     .await?;
     json(&json!({ "users": list }))

@@ -262,6 +262,23 @@ pub fn of_user(db: &Db, user_id: i32) -> ApiResult<Vec<RoleRow>> {
         .load::<RoleRow>(conn)?))
 }
 
+/// The roles of every user (one query), as `users/list` shows them: user id → its roles as JSON.
+pub fn json_by_user(db: &Db) -> ApiResult<std::collections::HashMap<i32, Vec<Value>>> {
+    let rows: Vec<(i32, RoleRow)> = db_read!(db, |conn| Ok::<_, ApiError>(
+        ro::table
+            .inner_join(ur::table.on(ur::role_id.eq(ro::id)))
+            .order((ur::user_id, ro::id))
+            .select((ur::user_id, ROLE_COLUMNS))
+            .load(conn)?
+    ))?;
+    let (owners, roles): (Vec<i32>, Vec<RoleRow>) = rows.into_iter().unzip();
+    let mut out: std::collections::HashMap<i32, Vec<Value>> = std::collections::HashMap::new();
+    for (user, role) in owners.into_iter().zip(to_json(db, roles)?) {
+        out.entry(user).or_default().push(role);
+    }
+    Ok(out)
+}
+
 pub fn users_of(db: &Db, role_id: i32) -> ApiResult<Vec<Value>> {
     get(db, role_id)?;
     let ids: Vec<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
