@@ -5,7 +5,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -228,6 +228,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let needs_json = matches!(*req.method(), Method::POST | Method::PUT);
         let ct_ok = json_content_type(req);
+        // The auth gate has read the body already (to see what the request touches): use its bytes.
+        if let Some(read) = req.extensions().get::<crate::auth::middleware::ReadBody>() {
+            let bytes = read.0.clone();
+            return Box::pin(async move {
+                if needs_json && !ct_ok {
+                    return Err(ApiError::invalid(
+                        "Bad Request. Content-Type must be one of ['application/json'].",
+                    ));
+                }
+                parse_body(&bytes).map(Body)
+            });
+        }
         let body = Bytes::from_request(req, payload);
         let limit = req
             .app_data::<actix_web::web::Data<crate::service::AppState>>()

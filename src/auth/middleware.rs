@@ -49,6 +49,11 @@ fn basic_credentials(req: &ServiceRequest) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// A request body the gate read in full (to see what the request touches), in the request's extensions,
+/// so that the handler's extractor need not read it again.
+#[derive(Clone)]
+pub struct ReadBody(pub web::Bytes);
+
 /// Why a request is not authenticated: no or wrong credentials (the Basic challenge).
 enum Refused {
     Challenge,
@@ -222,6 +227,8 @@ pub async fn gate(
         };
         params = Params::parse(req.query_string(), &body);
         if !body.is_empty() {
+            // The handler's `Body` extractor takes the bytes from here; any other reader, the payload.
+            req.extensions_mut().insert(ReadBody(body.clone()));
             let (_, mut pl) = actix_http::h1::Payload::create(true);
             pl.unread_data(body);
             req.set_payload(Payload::from(pl));
