@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use super::extract::{Body, Query};
 use super::{blocking, empty, json, State};
+use crate::auth::rules::{Rule, Target};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::scorers as svc;
 use crate::types::requests::required;
@@ -66,24 +67,32 @@ pub async fn list(
             (Some(e), true) => vec![e],
             (None, _) => q.experiment_ids,
         };
-        let all = svc::list(s, &ids)?;
-        Ok(match (who, s.auth.as_ref()) {
-            (Some(v), Some(a)) if !v.is_admin => all
-                .into_iter()
-                .filter(|x| {
-                    let pattern = crate::auth::check::scorer_pattern(
-                        &x.experiment_id.to_string(),
-                        &x.scorer_name,
-                    );
-                    crate::auth::check::permission(&v, a.config.default_permission, "scorer", &pattern)
-                        .allows(crate::auth::Action::Read)
-                })
-                .collect(),
-            _ => all,
-        })
+        let mut out = Vec::new();
+        for x in svc::list(s, &ids)? {
+            let named = serde_json::json!({"experiment_id": x.experiment_id.to_string(), "name": x.scorer_name});
+            if may(s, who.as_ref(), Target::Scorer, named)? {
+                out.push(x);
+            }
+        }
+        Ok(out)
     })
     .await?;
     json(&ScorersResponse { scorers })
+}
+
+/// Whether the request's user may read what `named` names (the gate's own rule, outside the gate).
+fn may(
+    s: &crate::service::AppState,
+    who: Option<&crate::auth::Viewer>,
+    target: Target,
+    named: serde_json::Value,
+) -> ApiResult<bool> {
+    crate::auth::check::may(
+        s,
+        who,
+        Rule::Needs(target, crate::auth::Action::Read),
+        named,
+    )
 }
 
 #[utoipa::path(delete, path = "/api/3.0/mlflow/scorers/delete", tag = "scorers", request_body = ScorerRef,
@@ -111,18 +120,9 @@ pub async fn online_configs(
             return Err(ApiError::missing("scorer_ids"));
         }
         let configs = svc::online_configs(s, &q.scorer_ids)?;
-        if let (Some(v), Some(a)) = (who, s.auth.as_ref()) {
-            let readable = |e: &str| {
-                v.is_admin
-                    || crate::auth::check::permission(
-                        &v,
-                        a.config.default_permission,
-                        "experiment",
-                        e,
-                    )
-                    .allows(crate::auth::Action::Read)
-            };
-            if !configs.iter().all(|c| readable(&c.experiment_id)) {
+        for c in &configs {
+            let named = serde_json::json!({"experiment_id": c.experiment_id});
+            if !may(s, who.as_ref(), Target::Experiment, named)? {
                 return Err(ApiError::new(
                     crate::error::ErrorCode::PERMISSION_DENIED,
                     "Permission denied",

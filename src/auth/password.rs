@@ -81,19 +81,22 @@ impl Verified {
 
     /// Whether this exact pair was verified against `stored` before (no argon2: `false` when unsure).
     pub fn cached(&self, username: &str, password: &str, stored: &str) -> bool {
-        let key = self.digest(username, password);
+        self.known(&self.digest(username, password), stored)
+    }
+
+    fn known(&self, key: &[u8; 32], stored: &str) -> bool {
         self.entries
             .lock()
-            .is_ok_and(|m| m.get(&key).is_some_and(|(_, h)| h == stored))
+            .is_ok_and(|m| m.get(key).is_some_and(|(_, h)| h == stored))
     }
 
     /// Whether `password` is the one `stored` was made from: from the cache when this exact pair was
     /// verified before, else by argon2 (and then remembered).
     pub fn check(&self, username: &str, password: &str, stored: &str) -> bool {
-        if self.cached(username, password, stored) {
+        let key = self.digest(username, password);
+        if self.known(&key, stored) {
             return true;
         }
-        let key = self.digest(username, password);
         if !verify(password, stored) {
             return false;
         }
