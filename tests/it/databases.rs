@@ -41,6 +41,23 @@ struct N {
     n: i32,
 }
 
+/// Wait (up to `secs`) until no job matching `filter` is queued or running. A handler writes its result
+/// and the worker then records the job's state in a second write: a test that saw the result waits
+/// for the job here before counting it.
+pub async fn jobs_settled(b: Backend, uri: &str, filter: &str, secs: u64) {
+    let open = format!(
+        "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE ({filter}) AND state IN ('queued', 'running')"
+    );
+    let t0 = std::time::Instant::now();
+    while count(b, uri, &open) > 0 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(secs),
+            "jobs matching {filter} did not settle"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub fn count(b: Backend, uri: &str, sql: &str) -> i32 {
     match b {
         Backend::Sqlite => {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::backend_tests;
 use crate::common::{fresh_store, Backend};
-use crate::databases::count;
+use crate::databases::{count, jobs_settled};
 use crate::evalai_fake::{model_package, FakeEvalai};
 use crate::evalai_support::config;
 
@@ -146,6 +146,7 @@ async fn kill_9_mid_pull_completes_once(b: Backend) {
         Some(1),
         "{versions}"
     );
+    jobs_settled(b, &uri, "dedupe_key = 'evalai:onprem:21'", 30).await;
     let done = count(b, &uri, "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE dedupe_key = 'evalai:onprem:21' AND state = 'done' AND attempts >= 2");
     assert_eq!(
         done,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::backend_tests;
 use crate::common::{fresh_store, Backend};
-use crate::databases::count;
+use crate::databases::{count, jobs_settled};
 use crate::scans::{template_files, template_model};
 
 fn start(uri: &str, port: u16, arts: &std::path::Path, log: &std::path::Path) -> Child {
@@ -138,6 +138,7 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
         .filter(|e| e["event"] == "scanned")
         .count();
     assert_eq!(scanned, 1, "{rec}");
+    jobs_settled(b, &uri, "kind = 'scan.version'", 30).await;
     let done = count(b, &uri, "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'done' AND attempts >= 2");
     assert_eq!(done, 1, "one job, finished on its second attempt");
     child.kill().ok();
