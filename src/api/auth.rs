@@ -5,7 +5,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::{blocking, empty, json, State};
-use crate::auth::check::Params;
+use crate::auth::params::Params;
 use crate::auth::{check, grants, users, Permission, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 

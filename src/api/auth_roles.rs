@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::auth::{params, required, viewer};
 use super::{blocking, empty, json, State};
-use crate::auth::check::Params;
+use crate::auth::params::Params;
 use crate::auth::{roles, users};
 use crate::error::{ApiError, ApiResult};
 

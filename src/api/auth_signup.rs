@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::viewer;
 use super::{blocking, State};
-use crate::auth::check::Params;
 use crate::auth::csrf::{Csrf, COOKIE};
+use crate::auth::params::Params;
 use crate::auth::users;
 use crate::error::ApiResult;
 

@@ -10,7 +10,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use base64::Engine;
 
-use super::check::{self, Params};
+use super::check;
+use super::params::Params;
+use super::resolve;
 use super::rules::{self, Rule, Target};
 use super::{grants, Auth, Permission, Viewer};
 use crate::error::ApiError;
@@ -373,7 +375,7 @@ async fn follow(
                     viewer.id,
                     &viewer.username,
                     "scorer",
-                    &check::scorer_pattern(&e, &name),
+                    &resolve::scorer_pattern(&e, &name),
                     Permission::Manage,
                     true,
                 ),
@@ -385,9 +387,11 @@ async fn follow(
                 params.get("name"),
                 params.get("version"),
             ) {
-                (Some(e), Some(name), None) => {
-                    grants::delete_for_resource(&st.db, "scorer", &check::scorer_pattern(&e, &name))
-                }
+                (Some(e), Some(name), None) => grants::delete_for_resource(
+                    &st.db,
+                    "scorer",
+                    &resolve::scorer_pattern(&e, &name),
+                ),
                 _ => Ok(()),
             },
             After::Nothing => Ok(()),

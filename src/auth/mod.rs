@@ -19,8 +19,10 @@ pub mod grants;
 pub mod jwt;
 pub mod limiter;
 pub mod middleware;
+pub mod params;
 pub mod password;
 pub mod permission;
+pub mod resolve;
 pub mod roles;
 pub mod rules;
 pub mod users;
@@ -100,7 +102,7 @@ impl Viewer {
             }
             match (s.strip_prefix("serve:invoke:"), rule) {
                 (Some(model), rules::Rule::Needs(rules::Target::ModelInPath("/serving/"), _)) => {
-                    check::segment_after(path, "/serving/").as_deref() == Some(model)
+                    resolve::segment_after(path, "/serving/").as_deref() == Some(model)
                 }
                 _ => false,
             }
