@@ -94,6 +94,19 @@ pub fn get(st: &AppState, name: &str) -> ApiResult<RegisteredModel> {
     Ok(models_to_wire(vec![row], extras).remove(0))
 }
 
+/// On PostgreSQL, lock the model's versions for update. A version tag written at the same moment (the
+/// scanner's) holds a share lock on its version that a cascade or a delete of the model would miss: wait
+/// for such writers first, and make later ones wait (they then find the version moved or gone).
+macro_rules! lock_versions {
+    ($st:expr, $conn:expr, $name:expr) => {
+        if $st.db.dialect == crate::db::Dialect::Postgres {
+            diesel::sql_query("SELECT version FROM model_versions WHERE name = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>($name)
+                .execute($conn)?;
+        }
+    };
+}
+
 pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<RegisteredModel> {
     super::validation::validate_model_name(new_name, "new_name")?;
     let now = now_ms();
@@ -104,14 +117,8 @@ pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<Registered
                 "Registered Model (name={new_name}) already exists."
             )));
         }
-        if st.db.dialect == crate::db::Dialect::Postgres {
-            // The rename cascades to versions and their tags. A version tag written at the same moment (the
-            // scanner's) holds a key-share lock its cascade would miss: wait for such writers first, and make
-            // later ones wait for the rename.
-            diesel::sql_query("SELECT version FROM model_versions WHERE name = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(name)
-                .execute(conn)?;
-        }
+        // The rename cascades to versions and their tags.
+        lock_versions!(st, conn, name);
         diesel::update(rm::table.find(name))
             .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
             .execute(conn)?;
@@ -142,6 +149,7 @@ pub fn delete(st: &AppState, name: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         use crate::db::schema::model_version_tags as mvt;
         rm_row!(conn, name)?;
+        lock_versions!(st, conn, name);
         diesel::delete(mvt::table.filter(mvt::name.eq(name))).execute(conn)?;
         diesel::delete(mv::table.filter(mv::name.eq(name))).execute(conn)?;
         diesel::delete(rmt::table.filter(rmt::name.eq(name))).execute(conn)?;
