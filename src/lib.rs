@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod gateway;
 pub mod jobs;
 pub mod openapi;
 pub mod scan;

@@ -35,12 +35,22 @@ use crate::api;
         api::webhooks::test,
         api::scorers::register, api::scorers::get, api::scorers::versions, api::scorers::list, api::scorers::delete,
         api::scorers::online_configs,
+        api::gateway::create_secret, api::gateway::get_secret, api::gateway::update_secret,
+        api::gateway::delete_secret, api::gateway::list_secrets, api::gateway::secrets_config,
+        api::gateway::create_model_definition, api::gateway::get_model_definition,
+        api::gateway::update_model_definition, api::gateway::delete_model_definition,
+        api::gateway::list_model_definitions,
+        api::gateway_endpoints::create, api::gateway_endpoints::get, api::gateway_endpoints::update,
+        api::gateway_endpoints::delete, api::gateway_endpoints::list, api::gateway_endpoints::set_tag,
+        api::gateway_endpoints::delete_tag, api::gateway_endpoints::create_budget,
+        api::gateway_endpoints::get_budget, api::gateway_endpoints::update_budget,
+        api::gateway_endpoints::delete_budget, api::gateway_endpoints::list_budgets,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
         api::scans::get, api::scans::rescan, api::scans::override_scan, api::tokens::issue,
         api::serving::invocations, api::serving::ping, api::serving::document, api::serving::index,
         api::serving::workers, api::serving::page, api::serving::swagger,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"), (name = "scorers"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"), (name = "scorers"), (name = "gateway"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,8 @@ pub mod evalai;
 pub mod experiments;
 pub mod extract;
 pub mod fallback;
+pub mod gateway;
+pub mod gateway_endpoints;
 pub mod graphql;
 pub mod health;
 pub mod logged_models;
@@ -160,7 +162,10 @@ pub fn mlflow_routes(cfg: &mut web::ServiceConfig) {
 
 /// The MLflow 3 routes, mounted under `/api/3.0/mlflow` and `/ajax-api/3.0/mlflow`.
 pub fn mlflow_v3_routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(auth::routes_v3).configure(scorers::routes);
+    cfg.configure(auth::routes_v3)
+        .configure(scorers::routes)
+        .configure(gateway::routes)
+        .configure(gateway_endpoints::routes);
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.

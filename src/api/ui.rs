@@ -184,6 +184,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(assistant_providers)),
         )
         .service(
+            web::resource("/ajax-api/3.0/mlflow/gateway/secrets/config")
+                .route(web::get().to(super::gateway::secrets_config)),
+        )
+        .service(
             web::resource("/ajax-api/3.0/mlflow/ui-telemetry")
                 .route(web::get().to(telemetry_config))
                 .route(web::post().to(telemetry_records)),

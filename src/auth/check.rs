@@ -48,6 +48,13 @@ pub fn allowed(
                         && match (target, t.as_str()) {
                             // Registering needs EDIT on the experiment; on the scorer, only no DENY.
                             (Target::NewScorer, "scorer") => have != Permission::Deny,
+                            // What a gateway resource is being rebuilt on is used, not edited (only
+                            // a change names one).
+                            (Target::GatewayModelDefinition, "gateway_secret")
+                            | (Target::GatewayEndpoint, "gateway_model_definition") => {
+                                action != crate::auth::Action::Update
+                                    || have.allows(crate::auth::Action::Use)
+                            }
                             (Target::Scorer, _) if action == crate::auth::Action::Delete => {
                                 // A version is addressed by reading its scorer; the scorer by deleting it.
                                 have.allows(if p.get("version").is_some() {

@@ -10,11 +10,11 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use base64::Engine;
 
+use super::after::{self, After};
 use super::check;
 use super::params::Params;
-use super::resolve;
 use super::rules::{self, Rule, Target};
-use super::{grants, Auth, Permission, Viewer};
+use super::{Auth, Permission, Viewer};
 use crate::error::ApiError;
 use crate::service::AppState;
 
@@ -152,35 +152,6 @@ fn needs_params(rule: Rule) -> bool {
     }
 }
 
-/// What to do after a successful request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum After {
-    Nothing,
-    GrantExperiment,
-    GrantModel,
-    DropModel,
-    RenameModel,
-    GrantScorer,
-    DropScorer,
-}
-
-fn after_of(op: &str) -> After {
-    let op = op
-        .trim_start_matches("/ajax-api/")
-        .trim_start_matches("/api/")
-        .trim_start_matches("2.0/mlflow/")
-        .trim_start_matches("3.0/mlflow/");
-    match op {
-        "experiments/create" => After::GrantExperiment,
-        "registered-models/create" => After::GrantModel,
-        "registered-models/delete" => After::DropModel,
-        "registered-models/rename" => After::RenameModel,
-        "scorers/register" => After::GrantScorer,
-        "scorers/delete" => After::DropScorer,
-        _ => After::Nothing,
-    }
-}
-
 pub async fn gate(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -214,7 +185,7 @@ pub async fn gate(
             return Ok(req.into_response(locked(secs)));
         }
     }
-    let after = after_of(&path);
+    let after = after::after_of(&path);
     let mut params = Params::default();
     if needs_params(rule) || after != After::Nothing {
         let body = if matches!(method.as_str(), "POST" | "PATCH" | "DELETE")
@@ -277,7 +248,7 @@ pub async fn gate(
     if after == After::Nothing || res.status() != StatusCode::OK {
         return Ok(res);
     }
-    follow(st, viewer, after, params, res).await
+    after::follow(st, viewer, after, params, res).await
 }
 
 /// The cold path of the gate, blocking: who the viewer is, and whether it may.
@@ -309,100 +280,4 @@ fn locked(secs: u64) -> HttpResponse {
         .insert_header((header::RETRY_AFTER, secs.to_string()))
         .content_type("text/plain; charset=utf-8")
         .body(format!("Too many failed logins; try again in {secs} s"))
-}
-
-/// Record what a successful create, delete or rename means for grants.
-async fn follow(
-    st: web::Data<AppState>,
-    viewer: Viewer,
-    after: After,
-    params: Params,
-    res: ServiceResponse<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let (req, response) = res.into_parts();
-    let (head, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-    let created_id = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| {
-            v.get("experiment_id")
-                .and_then(|i| i.as_str())
-                .map(str::to_string)
-        });
-    let done = web::block(move || -> Result<(), ApiError> {
-        match after {
-            After::GrantExperiment => match created_id {
-                Some(id) => grants::grant_user(
-                    &st.db,
-                    viewer.id,
-                    &viewer.username,
-                    "experiment",
-                    &id,
-                    Permission::Manage,
-                    true,
-                ),
-                None => Ok(()),
-            },
-            After::GrantModel => match params.get("name") {
-                Some(name) => grants::grant_user(
-                    &st.db,
-                    viewer.id,
-                    &viewer.username,
-                    "registered_model",
-                    &name,
-                    Permission::Manage,
-                    true,
-                ),
-                None => Ok(()),
-            },
-            After::DropModel => match params.get("name") {
-                Some(name) => {
-                    grants::delete_for_resource(&st.db, "registered_model", &name)?;
-                    grants::delete_for_resource(&st.db, "prompt", &name)
-                }
-                None => Ok(()),
-            },
-            After::RenameModel => match (params.get("name"), params.get("new_name")) {
-                (Some(old), Some(new)) => {
-                    grants::rename_resource(&st.db, "registered_model", &old, &new)
-                }
-                _ => Ok(()),
-            },
-            After::GrantScorer => match (params.get("experiment_id"), params.get("name")) {
-                // Each registration grants it again (stock upserts the grant).
-                (Some(e), Some(name)) => grants::grant_user(
-                    &st.db,
-                    viewer.id,
-                    &viewer.username,
-                    "scorer",
-                    &resolve::scorer_pattern(&e, &name),
-                    Permission::Manage,
-                    true,
-                ),
-                _ => Ok(()),
-            },
-            // Deleting one version keeps the scorer and its grants.
-            After::DropScorer => match (
-                params.get("experiment_id"),
-                params.get("name"),
-                params.get("version"),
-            ) {
-                (Some(e), Some(name), None) => grants::delete_for_resource(
-                    &st.db,
-                    "scorer",
-                    &resolve::scorer_pattern(&e, &name),
-                ),
-                _ => Ok(()),
-            },
-            After::Nothing => Ok(()),
-        }
-    })
-    .await;
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("grant bookkeeping after a request failed: {}", e.message),
-        Err(e) => tracing::error!("grant bookkeeping after a request failed: {e}"),
-    }
-    let response = head.set_body(bytes).map_into_boxed_body();
-    Ok(ServiceResponse::new(req, response))
 }

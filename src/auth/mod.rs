@@ -11,6 +11,7 @@ macro_rules! auth_write {
     }};
 }
 
+pub mod after;
 pub mod cache;
 pub mod check;
 pub mod config;

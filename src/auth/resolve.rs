@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::cache::Cache;
 use super::params::{decode, missing_param, Params};
 use super::rules::Target;
-use crate::db::schema::{experiments as ex, logged_models as lm, runs};
+use crate::db::schema::{endpoints as ep, experiments as ex, logged_models as lm, runs};
 use crate::db::Db;
 use crate::db_read;
 use crate::error::{ApiError, ApiResult};
@@ -115,6 +115,49 @@ pub(super) fn resolve(
                 _ => vec![scorer],
             }
         }
+        Target::GatewaySecret => {
+            let id = p.get("secret_id").ok_or_else(|| missing("secret_id"))?;
+            vec![("gateway_secret".into(), id)]
+        }
+        Target::GatewayModelDefinition => {
+            let id = p
+                .get("model_definition_id")
+                .ok_or_else(|| missing("model_definition_id"))?;
+            let mut r = vec![("gateway_model_definition".to_string(), id)];
+            if let Some(s) = p.get("secret_id").filter(|s| !s.is_empty()) {
+                r.push(("gateway_secret".into(), s));
+            }
+            r
+        }
+        Target::GatewayEndpoint | Target::NewGatewayEndpoint => {
+            let mut r: Vec<(String, String)> = model_definitions_of(p)
+                .into_iter()
+                .map(|d| ("gateway_model_definition".to_string(), d))
+                .collect();
+            if target == Target::GatewayEndpoint {
+                let id = match (
+                    p.get("endpoint_id").filter(|s| !s.is_empty()),
+                    p.get("name"),
+                ) {
+                    (Some(id), _) => id,
+                    (None, Some(name)) => {
+                        let Some(db) = db else { return Ok(None) };
+                        let id: Option<String> = db_read!(db, |conn| Ok::<_, ApiError>(
+                            ep::table
+                                .filter(ep::name.eq(&name))
+                                .select(ep::endpoint_id)
+                                .first(conn)
+                                .optional()?
+                        ))?;
+                        // Unknown: the default permission decides, and the handler answers 404.
+                        id.unwrap_or(name)
+                    }
+                    (None, None) => return Err(missing("endpoint_id")),
+                };
+                r.push(("gateway_endpoint".into(), id));
+            }
+            r
+        }
         Target::ModelInPath(prefix) => match segment_after(path, prefix) {
             Some(name) => vec![("registered_model".into(), name)],
             None => vec![],
@@ -159,4 +202,15 @@ pub(super) fn resolve(
             }
         }
     }))
+}
+
+/// The model definitions a gateway request's `model_configs` name.
+fn model_definitions_of(p: &Params) -> Vec<String> {
+    match p.body.get("model_configs") {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|c| c.get("model_definition_id")?.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
 }

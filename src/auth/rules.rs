@@ -31,6 +31,15 @@ pub enum Target {
     Scorer,
     /// Registering a scorer version: EDIT on the experiment, and the scorer not denied.
     NewScorer,
+    /// A gateway secret by `secret_id`.
+    GatewaySecret,
+    /// A gateway model definition by `model_definition_id`; a new `secret_id` also needs USE on it.
+    GatewayModelDefinition,
+    /// A gateway endpoint by `endpoint_id` (or `name`); the model definitions of new `model_configs`
+    /// also need USE.
+    GatewayEndpoint,
+    /// A new gateway endpoint: USE on each model definition of its `model_configs`.
+    NewGatewayEndpoint,
 }
 
 /// The rule for one request.
@@ -171,6 +180,9 @@ fn api_rule(method: &str, op: &str) -> Rule {
             _ => Needs(LoggedModel, Update),
         };
     }
+    if let Some(g) = op.strip_prefix("gateway/") {
+        return gateway_rule(g);
+    }
     match op {
         "server-info" => Public,
         "scorers/register" => Needs(NewScorer, Update),
@@ -233,6 +245,29 @@ fn api_rule(method: &str, op: &str) -> Rule {
         "model-versions/create" => Needs(Model, Update),
         // Webhooks see every registry event: admins only, as in 3.17.
         o if o == "webhooks" || o.starts_with("webhooks/") => Admin,
+        _ => Admin,
+    }
+}
+
+/// The AI gateway's routes, as MLflow 3.17 guards them: creators get MANAGE, budgets are admins'.
+fn gateway_rule(op: &str) -> Rule {
+    match op {
+        "secrets/create" | "secrets/list" | "secrets/config" => Authenticated,
+        "secrets/get" => Needs(GatewaySecret, Read),
+        "secrets/update" => Needs(GatewaySecret, Update),
+        "secrets/delete" => Needs(GatewaySecret, Delete),
+        "model-definitions/create" => Needs(GatewaySecret, Use),
+        "model-definitions/get" => Needs(GatewayModelDefinition, Read),
+        "model-definitions/update" => Needs(GatewayModelDefinition, Update),
+        "model-definitions/delete" => Needs(GatewayModelDefinition, Delete),
+        "model-definitions/list" | "endpoints/list" => Authenticated,
+        "endpoints/create" => Needs(NewGatewayEndpoint, Use),
+        "endpoints/get" => Needs(GatewayEndpoint, Read),
+        "endpoints/update" | "endpoints/set-tag" | "endpoints/delete-tag" => {
+            Needs(GatewayEndpoint, Update)
+        }
+        "endpoints/delete" => Needs(GatewayEndpoint, Delete),
+        "budgets/get" | "budgets/list" => Authenticated,
         _ => Admin,
     }
 }

@@ -271,9 +271,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    secrets (secret_id) {
+        secret_id -> Text,
+        secret_name -> Text,
+        encrypted_value -> Binary,
+        wrapped_dek -> Binary,
+        kek_version -> Integer,
+        masked_value -> Text,
+        provider -> Nullable<Text>,
+        auth_config -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_updated_by -> Nullable<Text>,
+        last_updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    model_definitions (model_definition_id) {
+        model_definition_id -> Text,
+        name -> Text,
+        secret_id -> Nullable<Text>,
+        provider -> Text,
+        model_name -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_updated_by -> Nullable<Text>,
+        last_updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    endpoints (endpoint_id) {
+        endpoint_id -> Text,
+        name -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_updated_by -> Nullable<Text>,
+        last_updated_at -> BigInt,
+        routing_strategy -> Nullable<Text>,
+        fallback_config_json -> Nullable<Text>,
+        experiment_id -> Nullable<Integer>,
+        usage_tracking -> Bool,
+    }
+}
+
+diesel::table! {
+    endpoint_model_mappings (mapping_id) {
+        mapping_id -> Text,
+        endpoint_id -> Text,
+        model_definition_id -> Text,
+        weight -> Double,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        linkage_type -> Text,
+        fallback_order -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    endpoint_tags (key, endpoint_id) {
+        key -> Text,
+        value -> Nullable<Text>,
+        endpoint_id -> Text,
+    }
+}
+
+diesel::table! {
+    budget_policies (budget_policy_id) {
+        budget_policy_id -> Text,
+        budget_unit -> Text,
+        budget_amount -> Double,
+        duration_unit -> Text,
+        duration_value -> Integer,
+        target_scope -> Text,
+        budget_action -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_updated_by -> Nullable<Text>,
+        last_updated_at -> BigInt,
+        target_value -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(endpoint_model_mappings -> model_definitions (model_definition_id));
+diesel::joinable!(model_definitions -> secrets (secret_id));
 diesel::joinable!(scorer_versions -> scorers (scorer_id));
 diesel::joinable!(experiment_tags -> experiments (experiment_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    secrets,
+    model_definitions,
+    endpoints,
+    endpoint_model_mappings,
+    endpoint_tags,
+    budget_policies,
     scorers,
     scorer_versions,
     online_scoring_configs,

@@ -41,13 +41,38 @@ fn env_flag(name: &str) -> bool {
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-pub fn allow_private() -> bool {
-    env_flag("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS")
+/// Where an outbound URL may point: the webhooks' rule, and the gateway's `api_base` under its own
+/// settings.
+pub struct UrlPolicy {
+    /// How messages name the URL: `webhook URL`, `Gateway secret api_base`.
+    pub what: &'static str,
+    pub schemes_var: &'static str,
+    pub private_var: &'static str,
 }
 
-/// `MLFLOW_WEBHOOK_ALLOWED_SCHEMES` (comma-separated), `https` by default.
+pub const WEBHOOK: UrlPolicy = UrlPolicy {
+    what: "webhook URL",
+    schemes_var: "MLFLOW_WEBHOOK_ALLOWED_SCHEMES",
+    private_var: "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS",
+};
+
+pub const GATEWAY_API_BASE: UrlPolicy = UrlPolicy {
+    what: "Gateway secret api_base",
+    schemes_var: "MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES",
+    private_var: "MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS",
+};
+
+pub fn allow_private() -> bool {
+    env_flag(WEBHOOK.private_var)
+}
+
+/// The allowed schemes (comma-separated in the policy's variable), `https` by default.
 pub fn allowed_schemes() -> Vec<String> {
-    std::env::var("MLFLOW_WEBHOOK_ALLOWED_SCHEMES")
+    schemes_of(&WEBHOOK)
+}
+
+fn schemes_of(p: &UrlPolicy) -> Vec<String> {
+    std::env::var(p.schemes_var)
         .unwrap_or_else(|_| "https".into())
         .split(',')
         .map(|s| s.trim().to_ascii_lowercase())
@@ -117,32 +142,44 @@ pub fn is_public(ip: IpAddr) -> bool {
 /// Check a webhook URL: allowed scheme, a host, and (unless private addresses are allowed) only public
 /// addresses behind it. Blocking (resolves the host).
 pub fn check_url(url: &str) -> ApiResult<()> {
+    check_url_for(&WEBHOOK, url)
+}
+
+/// [`check_url`] under `p`'s settings and wording.
+pub fn check_url_for(p: &UrlPolicy, url: &str) -> ApiResult<()> {
     use std::net::ToSocketAddrs;
+    let what = p.what;
+    let mut capital = what.to_string();
+    capital[..1].make_ascii_uppercase();
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ApiError::invalid(format!("Invalid webhook URL '{url}': {e}")))?;
-    let schemes = allowed_schemes();
+        .map_err(|e| ApiError::invalid(format!("Invalid {what} '{url}': {e}")))?;
+    let schemes = schemes_of(p);
     if !schemes.iter().any(|s| s == parsed.scheme()) {
         return Err(ApiError::invalid(format!(
-            "Invalid webhook URL scheme '{}'. Allowed schemes: {schemes:?} (MLFLOW_WEBHOOK_ALLOWED_SCHEMES).",
-            parsed.scheme()
+            "Invalid {what} scheme '{}'. Allowed schemes: {schemes:?} ({}).",
+            parsed.scheme(),
+            p.schemes_var
         )));
     }
     let host = parsed
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| ApiError::invalid("Webhook URL has no host"))?;
-    if allow_private() {
+        .ok_or_else(|| ApiError::invalid(format!("{capital} has no host")))?;
+    if env_flag(p.private_var) {
         return Ok(());
     }
     let port = parsed.port_or_known_default().unwrap_or(443);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| ApiError::invalid(format!("Webhook host '{host}' does not resolve: {e}")))?
+        .map_err(|e| {
+            ApiError::invalid(format!("Host '{host}' of the {what} does not resolve: {e}"))
+        })?
         .collect();
     if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
         return Err(ApiError::invalid(format!(
-            "Webhook URL '{url}' resolves to a private or reserved address. Set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true to allow it."
+            "{capital} '{url}' resolves to a private or reserved address. Set {}=true to allow it.",
+            p.private_var
         )));
     }
     Ok(())

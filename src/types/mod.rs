@@ -13,6 +13,7 @@ macro_rules! request {
 
 pub mod de;
 pub mod entities;
+pub mod gateway;
 pub mod pyjson;
 pub mod registry;
 pub mod registry_requests;

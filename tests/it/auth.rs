@@ -6,7 +6,6 @@
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
-use base64::Engine;
 use harvester::auth::{grants, users, Permission};
 use serde_json::{json, Value};
 
@@ -157,6 +156,47 @@ const TABLE: &[(&str, &str, Need)] = &[
     ("GET", "/api/3.0/mlflow/scorers/list", Any),
     ("GET", "/api/3.0/mlflow/scorers/online-configs", Any),
     ("DELETE", "/api/3.0/mlflow/scorers/delete", Admin),
+    // The AI gateway: its own grants (the matrix grants each level on the route's secret, model
+    // definition and endpoint); what a resource is built on is used (USE); budgets are written by admins.
+    ("POST", "/api/3.0/mlflow/gateway/secrets/create", Any),
+    ("GET", "/api/3.0/mlflow/gateway/secrets/get", Read),
+    ("POST", "/api/3.0/mlflow/gateway/secrets/update", Edit),
+    ("DELETE", "/api/3.0/mlflow/gateway/secrets/delete", Manage),
+    ("GET", "/api/3.0/mlflow/gateway/secrets/list", Any),
+    ("GET", "/ajax-api/3.0/mlflow/gateway/secrets/config", Any),
+    (
+        "POST",
+        "/api/3.0/mlflow/gateway/model-definitions/create",
+        Use,
+    ),
+    ("GET", "/api/3.0/mlflow/gateway/model-definitions/get", Read),
+    (
+        "POST",
+        "/api/3.0/mlflow/gateway/model-definitions/update",
+        Edit,
+    ),
+    (
+        "DELETE",
+        "/api/3.0/mlflow/gateway/model-definitions/delete",
+        Manage,
+    ),
+    ("GET", "/api/3.0/mlflow/gateway/model-definitions/list", Any),
+    ("POST", "/api/3.0/mlflow/gateway/endpoints/create", Use),
+    ("GET", "/api/3.0/mlflow/gateway/endpoints/get", Read),
+    ("POST", "/api/3.0/mlflow/gateway/endpoints/update", Edit),
+    ("DELETE", "/api/3.0/mlflow/gateway/endpoints/delete", Manage),
+    ("GET", "/api/3.0/mlflow/gateway/endpoints/list", Any),
+    ("POST", "/api/3.0/mlflow/gateway/endpoints/set-tag", Edit),
+    (
+        "DELETE",
+        "/api/3.0/mlflow/gateway/endpoints/delete-tag",
+        Edit,
+    ),
+    ("POST", "/api/3.0/mlflow/gateway/budgets/create", Admin),
+    ("GET", "/api/3.0/mlflow/gateway/budgets/get", Any),
+    ("POST", "/api/3.0/mlflow/gateway/budgets/update", Admin),
+    ("DELETE", "/api/3.0/mlflow/gateway/budgets/delete", Admin),
+    ("GET", "/api/3.0/mlflow/gateway/budgets/list", Any),
     ("GET", "/api/2.0/mlflow/webhooks", Admin),
     ("POST", "/api/2.0/mlflow/webhooks", Admin),
     ("GET", "/api/2.0/mlflow/webhooks/{webhook_id}", Admin),
@@ -193,11 +233,7 @@ const TABLE: &[(&str, &str, Need)] = &[
 const PASSWORD: &str = "matrix-password-1234";
 
 fn basic(user: &str) -> String {
-    let raw = format!("{user}:{PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    crate::common::basic_auth(user, PASSWORD)
 }
 
 /// Every (method, path) of the committed OpenAPI document.
@@ -293,11 +329,67 @@ async fn every_route_answers_as_its_level_allows(b: Backend) {
             .as_str()
             .unwrap_or("m-none")
             .to_string();
+        // The AI gateway's resources: a secret, a model definition on it, an endpoint on that, a budget.
+        let (_, sc) = t
+            .send(
+                as_admin(TestRequest::post().uri("/api/3.0/mlflow/gateway/secrets/create"))
+                    .set_json(json!({"secret_name": format!("matrix-secret-{i}"),
+                        "secret_value": {"api_key": "sk-matrix-000000"}})),
+            )
+            .await;
+        let secret = sc["secret"]["secret_id"]
+            .as_str()
+            .expect("secret")
+            .to_string();
+        let (_, md) = t
+            .send(
+                as_admin(
+                    TestRequest::post().uri("/api/3.0/mlflow/gateway/model-definitions/create"),
+                )
+                .set_json(
+                    json!({"name": format!("matrix-md-{i}"), "secret_id": secret,
+                        "provider": "openai", "model_name": "gpt-4"}),
+                ),
+            )
+            .await;
+        let md = md["model_definition"]["model_definition_id"]
+            .as_str()
+            .expect("md")
+            .to_string();
+        let configs = json!([{"model_definition_id": md, "linkage_type": "PRIMARY"}]);
+        let (_, ep) = t
+            .send(
+                as_admin(TestRequest::post().uri("/api/3.0/mlflow/gateway/endpoints/create"))
+                    .set_json(
+                        json!({"name": format!("matrix-ep-{i}"), "model_configs": configs,
+                        "usage_tracking": false}),
+                    ),
+            )
+            .await;
+        let ep = ep["endpoint"]["endpoint_id"]
+            .as_str()
+            .expect("endpoint")
+            .to_string();
+        let (_, bp) = t
+            .send(
+                as_admin(TestRequest::post().uri("/api/3.0/mlflow/gateway/budgets/create"))
+                    .set_json(json!({"budget_unit": "USD", "budget_amount": 1.0,
+                        "duration": {"unit": "DAYS", "value": 1}, "target_scope": "GLOBAL",
+                        "budget_action": "ALERT"})),
+            )
+            .await;
+        let bp = bp["budget_policy"]["budget_policy_id"]
+            .as_str()
+            .expect("budget")
+            .to_string();
         for (name, level) in levels {
             if let Some(p) = level {
                 for (ty, id) in [
                     ("experiment", exp.as_str()),
                     ("registered_model", model.as_str()),
+                    ("gateway_secret", secret.as_str()),
+                    ("gateway_model_definition", md.as_str()),
+                    ("gateway_endpoint", ep.as_str()),
                 ] {
                     grants::grant_user(&db, ids[name], name, ty, id, p, true).expect("grant");
                 }
@@ -315,11 +407,14 @@ async fn every_route_answers_as_its_level_allows(b: Backend) {
             .replace("{tail}", "index.html");
         let query = format!(
             "experiment_id={exp}&run_id={run}&run_uuid={run}&name={model}&version=1&experiment_name={exp_name}\
-             &path={exp}&key=k&alias=a&metric_key=m"
+             &path={exp}&key=k&alias=a&metric_key=m&secret_id={secret}&model_definition_id={md}\
+             &endpoint_id={ep}&budget_policy_id={bp}"
         );
         let body = json!({"experiment_id": exp, "run_id": run, "run_uuid": run, "name": model, "version": "1",
             "experiment_name": exp_name, "key": "k", "value": "v", "alias": "a", "new_name": model,
-            "stage": "Staging", "metrics": [], "params": [], "tags": [], "timestamp": 0, "model_id": lm});
+            "stage": "Staging", "metrics": [], "params": [], "tags": [], "timestamp": 0, "model_id": lm,
+            "secret_id": secret, "model_definition_id": md, "endpoint_id": ep, "budget_policy_id": bp,
+            "model_configs": configs});
         let who = [
             ("anonymous", Public),
             ("none", Any),

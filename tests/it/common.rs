@@ -510,3 +510,13 @@ macro_rules! artifact_tests {
         }
     };
 }
+
+/// An `Authorization: Basic` value for `user` and `password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let raw = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}

@@ -11,6 +11,7 @@ mod evalai_fake;
 mod evalai_restart;
 mod evalai_support;
 mod experiments;
+mod gateway;
 mod graphql;
 mod hangs;
 mod hardening;

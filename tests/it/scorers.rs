@@ -4,7 +4,6 @@
 //! may read but not delete, and the grant gone with the scorer.
 
 use actix_web::test::TestRequest;
-use base64::Engine;
 use harvester::auth::{users, Permission};
 use serde_json::{json, Value};
 
@@ -157,11 +156,7 @@ async fn scorers_are_versioned_listed_and_deleted(b: Backend) {
 const PASSWORD: &str = "scorer-password-1234";
 
 fn basic(user: &str) -> String {
-    let raw = format!("{user}:{PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    crate::common::basic_auth(user, PASSWORD)
 }
 
 async fn scorer_grants_follow_stock(b: Backend) {
