@@ -11,7 +11,7 @@ use crate::auth::rules::Target;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::gateway::endpoint_config as cfg;
 use crate::gateway::endpoints::{self as ep, Changes, NewEndpoint};
-use crate::gateway::{budgets, given};
+use crate::gateway::{budgets, given, links};
 use crate::types::gateway::*;
 
 #[utoipa::path(post, path = "/api/3.0/mlflow/gateway/endpoints/create", tag = "gateway", request_body = CreateEndpoint,
@@ -152,6 +152,98 @@ pub async fn delete_tag(st: State, Body(req): Body<EndpointTag>) -> ApiResult<Ht
     empty()
 }
 
+#[utoipa::path(post, path = "/api/3.0/mlflow/gateway/endpoints/models/attach", tag = "gateway", request_body = AttachModel,
+    responses((status = 200, body = MappingResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn attach(st: State, Body(req): Body<AttachModel>) -> ApiResult<HttpResponse> {
+    let mapping = blocking(st, move |s| {
+        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
+        let c = req
+            .model_config
+            .clone()
+            .ok_or_else(|| ApiError::missing("model_config"))?;
+        let mut c = cfg::configs(&[c]).map_err(|_| {
+            ApiError::invalid(
+                "Invalid or missing value for required parameter 'linkage_type' in model_config. \
+                 Must be one of: PRIMARY, FALLBACK.",
+            )
+        })?;
+        links::attach(s, id, &c.remove(0), given(&req.created_by))
+    })
+    .await?;
+    json(&MappingResponse { mapping })
+}
+
+#[utoipa::path(post, path = "/api/3.0/mlflow/gateway/endpoints/models/detach", tag = "gateway", request_body = DetachModel,
+    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn detach(st: State, Body(req): Body<DetachModel>) -> ApiResult<HttpResponse> {
+    blocking(st, move |s| {
+        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
+        let d = given(&req.model_definition_id)
+            .ok_or_else(|| ApiError::missing("model_definition_id"))?;
+        links::detach(s, id, d)
+    })
+    .await?;
+    empty()
+}
+
+fn binding_key(req: &BindingRef) -> ApiResult<(&str, &str, &str)> {
+    Ok((
+        given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?,
+        given(&req.resource_type).ok_or_else(|| ApiError::missing("resource_type"))?,
+        given(&req.resource_id).ok_or_else(|| ApiError::missing("resource_id"))?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/3.0/mlflow/gateway/endpoints/bindings/create", tag = "gateway", request_body = BindingRef,
+    responses((status = 200, body = BindingResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn bind(st: State, Body(req): Body<BindingRef>) -> ApiResult<HttpResponse> {
+    let binding = blocking(st, move |s| {
+        let (e, k, r) = binding_key(&req)?;
+        links::bind(s, e, k, r, given(&req.created_by))
+    })
+    .await?;
+    json(&BindingResponse { binding })
+}
+
+#[utoipa::path(delete, path = "/api/3.0/mlflow/gateway/endpoints/bindings/delete", tag = "gateway", request_body = BindingRef,
+    responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unbind(st: State, Body(req): Body<BindingRef>) -> ApiResult<HttpResponse> {
+    blocking(st, move |s| {
+        let (e, k, r) = binding_key(&req)?;
+        links::unbind(s, e, k, r)
+    })
+    .await?;
+    empty()
+}
+
+/// Only the bindings of endpoints the user may read.
+#[utoipa::path(get, path = "/api/3.0/mlflow/gateway/endpoints/bindings/list", tag = "gateway", params(BindingRef),
+    responses((status = 200, body = BindingsResponse), (status = 400, body = ErrorBody)))]
+pub async fn bindings(
+    st: State,
+    req: HttpRequest,
+    Query(q): Query<BindingRef>,
+) -> ApiResult<HttpResponse> {
+    let who = super::viewer(&req);
+    let bindings = blocking(st, move |s| {
+        let mut out = Vec::new();
+        for b in links::bindings(
+            s,
+            given(&q.endpoint_id),
+            given(&q.resource_type),
+            given(&q.resource_id),
+        )? {
+            let named = json!({"endpoint_id": b.endpoint_id});
+            if may_read(s, who.as_ref(), Target::GatewayEndpoint, named)? {
+                out.push(b);
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    json(&BindingsResponse { bindings })
+}
+
 #[utoipa::path(post, path = "/api/3.0/mlflow/gateway/budgets/create", tag = "gateway", request_body = CreateBudget,
     responses((status = 200, body = BudgetResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_budget(st: State, Body(req): Body<CreateBudget>) -> ApiResult<HttpResponse> {
@@ -215,6 +307,11 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(web::resource(g("endpoints/list")).route(web::get().to(list)))
         .service(web::resource(g("endpoints/set-tag")).route(web::post().to(set_tag)))
         .service(web::resource(g("endpoints/delete-tag")).route(web::delete().to(delete_tag)))
+        .service(web::resource(g("endpoints/models/attach")).route(web::post().to(attach)))
+        .service(web::resource(g("endpoints/models/detach")).route(web::post().to(detach)))
+        .service(web::resource(g("endpoints/bindings/create")).route(web::post().to(bind)))
+        .service(web::resource(g("endpoints/bindings/delete")).route(web::delete().to(unbind)))
+        .service(web::resource(g("endpoints/bindings/list")).route(web::get().to(bindings)))
         .service(web::resource(g("budgets/create")).route(web::post().to(create_budget)))
         .service(web::resource(g("budgets/get")).route(web::get().to(get_budget)))
         .service(web::resource(g("budgets/update")).route(web::post().to(update_budget)))

@@ -204,13 +204,13 @@ pub(super) fn resolve(
     }))
 }
 
-/// The model definitions a gateway request's `model_configs` name.
+/// The model definitions a gateway request's `model_configs` (or `model_config`) name.
 fn model_definitions_of(p: &Params) -> Vec<String> {
-    match p.body.get("model_configs") {
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .filter_map(|c| c.get("model_definition_id")?.as_str().map(str::to_string))
-            .collect(),
+    let id = |c: &serde_json::Value| c.get("model_definition_id")?.as_str().map(str::to_string);
+    match (p.body.get("model_configs"), p.body.get("model_config")) {
+        (Some(serde_json::Value::Array(a)), _) => a.iter().filter_map(id).collect(),
+        // Attaching one model definition.
+        (_, Some(one)) => id(one).into_iter().collect(),
         _ => Vec::new(),
     }
 }

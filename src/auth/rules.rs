@@ -263,9 +263,14 @@ fn gateway_rule(op: &str) -> Rule {
         "model-definitions/list" | "endpoints/list" => Authenticated,
         "endpoints/create" => Needs(NewGatewayEndpoint, Use),
         "endpoints/get" => Needs(GatewayEndpoint, Read),
-        "endpoints/update" | "endpoints/set-tag" | "endpoints/delete-tag" => {
-            Needs(GatewayEndpoint, Update)
-        }
+        "endpoints/update"
+        | "endpoints/set-tag"
+        | "endpoints/delete-tag"
+        | "endpoints/models/attach"
+        | "endpoints/models/detach"
+        | "endpoints/bindings/create"
+        | "endpoints/bindings/delete" => Needs(GatewayEndpoint, Update),
+        "endpoints/bindings/list" => Authenticated,
         "endpoints/delete" => Needs(GatewayEndpoint, Delete),
         "budgets/get" | "budgets/list" => Authenticated,
         _ => Admin,

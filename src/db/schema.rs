@@ -339,6 +339,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    endpoint_bindings (endpoint_id, resource_type, resource_id) {
+        endpoint_id -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+        last_updated_at -> BigInt,
+        last_updated_by -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     budget_policies (budget_policy_id) {
         budget_policy_id -> Text,
         budget_unit -> Text,
@@ -365,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     endpoints,
     endpoint_model_mappings,
     endpoint_tags,
+    endpoint_bindings,
     budget_policies,
     scorers,
     scorer_versions,

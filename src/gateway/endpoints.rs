@@ -4,8 +4,8 @@
 use super::endpoint_config::{fallback_json, parse_experiment, usage_experiment, ModelConfig};
 use super::{delete_or_404, models, name_free, new_id, not_found};
 use crate::db::schema::{
-    endpoint_model_mappings as mm, endpoint_tags as et, endpoints as ep, model_definitions as md,
-    secrets as sc,
+    endpoint_bindings as eb, endpoint_model_mappings as mm, endpoint_tags as et, endpoints as ep,
+    model_definitions as md, secrets as sc,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::service::{now_ms, AppState};
@@ -362,11 +362,12 @@ pub fn update(st: &AppState, id: &str, c: Changes) -> ApiResult<Endpoint> {
     get(st, id)
 }
 
-/// Delete an endpoint with its mappings and tags (the usage experiment stays, as in stock).
+/// Delete an endpoint with its mappings, tags and bindings (the usage experiment stays, as in stock).
 pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         diesel::delete(mm::table.filter(mm::endpoint_id.eq(id))).execute(conn)?;
         diesel::delete(et::table.filter(et::endpoint_id.eq(id))).execute(conn)?;
+        diesel::delete(eb::table.filter(eb::endpoint_id.eq(id))).execute(conn)?;
         delete_or_404!(conn, ep, id, "GatewayEndpoint", "endpoint_id")
     })
 }

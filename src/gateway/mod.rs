@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod crypto;
 pub mod endpoint_config;
 pub mod endpoints;
+pub mod links;
 pub mod models;
 pub mod secrets;
 

@@ -93,6 +93,21 @@ request!(EndpointRef {
     endpoint_id: Option<String>,
     name: Option<String>,
 });
+request!(AttachModel {
+    endpoint_id: Option<String>,
+    model_config: Option<ModelConfigIn>,
+    created_by: Option<String>,
+});
+request!(DetachModel {
+    endpoint_id: Option<String>,
+    model_definition_id: Option<String>,
+});
+request!(BindingRef {
+    endpoint_id: Option<String>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    created_by: Option<String>,
+});
 request!(EndpointTag {
     endpoint_id: Option<String>,
     key: Option<String>,
@@ -213,6 +228,22 @@ pub struct Endpoint {
     pub usage_tracking: bool,
 }
 
+/// What uses an endpoint (a scorer, by its job or id).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Binding {
+    pub endpoint_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub created_at: i64,
+    pub last_updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BudgetPolicy {
     pub budget_policy_id: String,
@@ -267,4 +298,16 @@ pub struct BudgetsResponse {
     pub budget_policies: Vec<BudgetPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+}
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MappingResponse {
+    pub mapping: ModelMapping,
+}
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BindingResponse {
+    pub binding: Binding,
+}
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BindingsResponse {
+    pub bindings: Vec<Binding>,
 }

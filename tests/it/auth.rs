@@ -192,6 +192,31 @@ const TABLE: &[(&str, &str, Need)] = &[
         "/api/3.0/mlflow/gateway/endpoints/delete-tag",
         Edit,
     ),
+    (
+        "POST",
+        "/api/3.0/mlflow/gateway/endpoints/models/attach",
+        Edit,
+    ),
+    (
+        "POST",
+        "/api/3.0/mlflow/gateway/endpoints/models/detach",
+        Edit,
+    ),
+    (
+        "POST",
+        "/api/3.0/mlflow/gateway/endpoints/bindings/create",
+        Edit,
+    ),
+    (
+        "DELETE",
+        "/api/3.0/mlflow/gateway/endpoints/bindings/delete",
+        Edit,
+    ),
+    (
+        "GET",
+        "/api/3.0/mlflow/gateway/endpoints/bindings/list",
+        Any,
+    ),
     ("POST", "/api/3.0/mlflow/gateway/budgets/create", Admin),
     ("GET", "/api/3.0/mlflow/gateway/budgets/get", Any),
     ("POST", "/api/3.0/mlflow/gateway/budgets/update", Admin),

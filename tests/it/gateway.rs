@@ -217,6 +217,78 @@ async fn configuration_round_trip(b: Backend) {
         json!([{"key": "team", "value": "vision"}])
     );
 
+    // One more model attached and detached; a scorer bound to the endpoint and unbound.
+    let (_, md2) = t
+        .send(post(
+            "model-definitions/create",
+            json!({"name": "md2", "secret_id": sid,
+            "provider": "openai", "model_name": "gpt-3.5-turbo"}),
+        ))
+        .await;
+    let md2 = md2["model_definition"]["model_definition_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attach = json!({"endpoint_id": eid, "model_config": {"model_definition_id": md2,
+        "linkage_type": "PRIMARY", "weight": 1.0}});
+    let (s, m) = t
+        .send(post("endpoints/models/attach", attach.clone()))
+        .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["mapping"]["model_definition_id"], md2.as_str());
+    assert_err(
+        &t.send(post("endpoints/models/attach", attach)).await,
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    let (_, three) = t
+        .send(get(&format!("endpoints/get?endpoint_id={eid}")))
+        .await;
+    assert_eq!(
+        three["endpoint"]["model_mappings"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let detach = json!({"endpoint_id": eid, "model_definition_id": md2});
+    assert_eq!(
+        t.send(post("endpoints/models/detach", detach.clone()))
+            .await
+            .0,
+        200
+    );
+    assert_err(
+        &t.send(post("endpoints/models/detach", detach)).await,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+    let bind = json!({"endpoint_id": eid, "resource_type": "scorer", "resource_id": "job-1"});
+    let (s, bd) = t
+        .send(post("endpoints/bindings/create", bind.clone()))
+        .await;
+    assert_eq!(
+        (s.as_u16(), bd["binding"]["resource_id"].clone()),
+        (200, json!("job-1")),
+        "{bd}"
+    );
+    let (_, listed) = t
+        .send(get(&format!("endpoints/bindings/list?endpoint_id={eid}")))
+        .await;
+    assert_eq!(
+        listed["bindings"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(
+        t.send(delete("endpoints/bindings/delete", bind.clone()))
+            .await
+            .0,
+        200
+    );
+    assert_err(
+        &t.send(delete("endpoints/bindings/delete", bind)).await,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+
     // A definition in use cannot go; a secret can, leaving its definitions without one.
     assert_err(
         &t.send(delete(
