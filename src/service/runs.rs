@@ -207,7 +207,10 @@ pub fn set_tag(st: &AppState, req: &RunKeyValue) -> ApiResult<()> {
 }
 
 /// The one write path for log-metric, log-parameter, set-tag and log-batch: in one transaction on an active
-/// run, params first, then metrics, then tags (MLflow's order); any error writes nothing.
+/// run, params first, then metrics, then tags (MLflow's order); any error writes nothing. On PostgreSQL the
+/// run's row is locked first, so writers to one run take their turns: none can cross another's row locks
+/// (the deadlock four log-batch clients hit) or move a latest value back with a stale read of it. SQLite
+/// has one writer already.
 fn write_batch(
     st: &AppState,
     run_id: &str,
@@ -216,6 +219,12 @@ fn write_batch(
     tags: Vec<TagRow>,
 ) -> ApiResult<()> {
     db_write!(st.db, |conn| {
+        if st.db.dialect == crate::db::Dialect::Postgres {
+            // NO KEY UPDATE: other writers of this run wait; inserts that only reference it do not.
+            diesel::sql_query("SELECT run_uuid FROM runs WHERE run_uuid = $1 FOR NO KEY UPDATE")
+                .bind::<diesel::sql_types::Text, _>(run_id)
+                .execute(conn)?;
+        }
         let run = conn.active_run_row(run_id)?;
         conn.write_params(run_id, params)?;
         conn.write_metrics(run_id, run.experiment_id, metrics)?;

@@ -5,6 +5,7 @@ mod artifacts_s3;
 mod auth;
 mod auth_cache;
 mod common;
+mod concurrency;
 mod databases;
 mod evalai;
 mod evalai_fake;
