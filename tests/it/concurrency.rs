@@ -3,50 +3,17 @@
 //! deadlocked PostgreSQL) four times over; every request answered 200, every key's latest value the newest
 //! of all, and every writer's history kept.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::common::{fresh_store, Backend};
+use crate::common::Backend;
 
 async fn sixteen_batch_writers_on_one_run(b: Backend) {
-    let Some((uri, _guard)) = fresh_store(b) else {
+    let Some(srv) = crate::binary::start(b, 4).await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harvester"))
-        .args([
-            "server",
-            "--backend-store-uri",
-            &uri,
-            "--port",
-            &port.to_string(),
-        ])
-        .args(["--artifacts-destination", &dir.path().display().to_string()])
-        .args(["--workers", "4"])
-        .env("HARVESTER_DB_POOL_SIZE", "20")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start harvester");
-    let base = format!("http://127.0.0.1:{port}");
-    let api = |p: &str| format!("{base}/api/2.0/mlflow/{p}");
+    let api = |p: &str| srv.url(&format!("/api/2.0/mlflow/{p}"));
     let http = reqwest::Client::new();
-    let t0 = Instant::now();
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let post = |path: &str, body: Value| http.post(api(path)).json(&body).send();
     let exp: Value = post("experiments/create", json!({"name": "concurrent"}))
         .await
@@ -128,8 +95,6 @@ async fn sixteen_batch_writers_on_one_run(b: Backend) {
         Some(1_600),
         "every writer's history is kept"
     );
-    child.kill().ok();
-    child.wait().ok();
 }
 
 backend_tests!(sixteen_batch_writers_on_one_run);

@@ -4,89 +4,15 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::common::{fresh_store, Backend, Guard};
-
-struct Server {
-    child: Child,
-    port: u16,
-    uri: String,
-    artifacts: tempfile::TempDir,
-    _guard: Guard,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// The binary on a fresh store, with `workers` HTTP workers (each worker has its own blocking pool of 512
-/// threads, so the stall below needs more uploads than 512 × workers).
-async fn start(b: Backend, workers: u32) -> Option<Server> {
-    let (uri, guard) = fresh_store(b)?;
-    let artifacts = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    // HARVESTER_TEST_BIN runs these against another build (how they were shown to fail before the fixes).
-    let bin = std::env::var("HARVESTER_TEST_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_harvester").to_string());
-    let child = Command::new(bin)
-        .args(["server", "--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--backend-store-uri", &uri, "--db-pool-size", "10"])
-        .args(["--workers", &workers.to_string()])
-        .arg("--artifacts-destination")
-        .arg(artifacts.path())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start harvester");
-    let s = Server {
-        child,
-        port,
-        uri,
-        artifacts,
-        _guard: guard,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if reqwest::get(s.url("/health")).await.is_ok() {
-            return Some(s);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("harvester did not become healthy");
-}
+use crate::binary::{start, Server};
+use crate::common::Backend;
 
 impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let r = reqwest::Client::new()
-            .post(self.url(&format!("/api/2.0/mlflow/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.expect("json")
-    }
-
     /// `/health` and an ordinary API call, each of which must answer 200 within a second.
     async fn answers_promptly(&self, what: &str) {
         let client = reqwest::Client::builder()

@@ -4,6 +4,7 @@ mod artifacts;
 mod artifacts_s3;
 mod auth;
 mod auth_cache;
+mod binary;
 mod common;
 mod concurrency;
 mod databases;
