@@ -225,6 +225,15 @@ pub struct ServerConfig {
     pub disable_security_middleware: bool,
 
     /// The EvalAI bridge's TOML file: one `[[evalai]]` table per installation (README, "Connect EvalAI").
+    /// Serve Prometheus metrics at `/metrics` (MLflow's flag: the directory, where stock's multiprocess
+    /// exporter keeps its files, is created and otherwise unused: Harvester keeps its metrics in memory).
+    #[arg(long, env = "MLFLOW_EXPOSE_PROMETHEUS")]
+    pub expose_prometheus: Option<String>,
+
+    /// Serve Prometheus metrics at `/metrics` without naming a directory.
+    #[arg(long, env = "HARVESTER_METRICS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+
     #[arg(long, env = "HARVESTER_EVALAI_CONFIG")]
     pub evalai_config: Option<String>,
 
@@ -285,6 +294,8 @@ impl ServerConfig {
             cors_allowed_origins: None,
             x_frame_options: "SAMEORIGIN".into(),
             disable_security_middleware: false,
+            expose_prometheus: None,
+            metrics: false,
             evalai_config: None,
             job_workers: 8,
             job_lease_secs: 30,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod gateway;
 pub mod jobs;
+pub mod monitoring;
 pub mod openapi;
 pub mod scan;
 pub mod search;

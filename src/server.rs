@@ -45,6 +45,13 @@ pub async fn build_state(mut config: ServerConfig) -> Result<AppState, String> {
     let serving = std::sync::Arc::new(crate::serving::Serving::new(state.config.serving.clone())?);
     serving.start_reaper();
     state.serving = Some(serving);
+    if let Some(dir) = state.config.expose_prometheus.as_deref() {
+        // Stock's exporter keeps its files there; Harvester only makes sure it exists, as stock does.
+        std::fs::create_dir_all(dir).map_err(|e| format!("--expose-prometheus {dir}: {e}"))?;
+    }
+    if state.config.metrics || state.config.expose_prometheus.is_some() {
+        crate::monitoring::enable();
+    }
     if state.config.auth.enabled()? {
         let auth = crate::auth::AuthConfig::load(&|k| std::env::var(k).ok())?;
         crate::auth::users::bootstrap_admin(
@@ -86,6 +93,7 @@ fn start_jobs(state: &AppState) -> Result<(), String> {
 
 fn routes(cfg: &mut web::ServiceConfig, artifacts_only: bool) {
     cfg.service(web::resource("/health").route(web::get().to(api::health::health)))
+        .service(web::resource("/metrics").route(web::get().to(crate::monitoring::http::metrics)))
         .service(web::resource("/version").route(web::get().to(api::health::version)))
         .service(web::scope("/api/2.0/mlflow-artifacts").configure(api::artifacts::proxy_routes))
         .service(
@@ -162,6 +170,9 @@ pub fn create_app(
         ))
         .wrap(actix_web::middleware::from_fn(crate::security::middleware))
         .wrap(actix_web::middleware::from_fn(api::fallback::edges))
+        .wrap(actix_web::middleware::from_fn(
+            crate::monitoring::http::record,
+        ))
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
         .service(web::scope(&prefix).configure(|c| routes(c, artifacts_only)))

@@ -53,7 +53,10 @@ fn idle_limited(
             }
             match tokio::time::timeout(idle, payload.next()).await {
                 Ok(None) => None,
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), (payload, false))),
+                Ok(Some(Ok(chunk))) => {
+                    crate::monitoring::artifact_bytes("in", chunk.len() as u64);
+                    Some((Ok(chunk), (payload, false)))
+                }
                 Ok(Some(Err(e))) => Some((
                     Err(ApiError::invalid(format!("Upload interrupted: {e}"))),
                     (payload, true),
@@ -125,6 +128,9 @@ pub(super) async fn send(
             }
         }
     };
+    if let actix_web::body::BodySize::Sized(n) = actix_web::body::MessageBody::size(resp.body()) {
+        crate::monitoring::artifact_bytes("out", n);
+    }
     resp.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),

@@ -74,7 +74,8 @@ use Target::*;
 
 /// The rule for `method` on `path` (the static prefix already removed).
 pub fn rule(method: &str, path: &str) -> Rule {
-    if matches!(path, "/health" | "/version" | "/favicon.ico")
+    // `/metrics`: counts by route template, for a scraper without credentials (no names, no ids).
+    if matches!(path, "/health" | "/version" | "/favicon.ico" | "/metrics")
         || path.starts_with("/static-files/")
         || path.starts_with("/static/")
     {
@@ -284,6 +285,7 @@ mod tests {
     #[test]
     fn table() {
         assert_eq!(rule("GET", "/health"), Public);
+        assert_eq!(rule("GET", "/metrics"), Public);
         assert_eq!(rule("GET", "/static-files/main.js"), Public);
         assert_eq!(rule("POST", "/api/2.0/mlflow/users/create"), CreateUser);
         assert_eq!(rule("POST", "/api/2.0/mlflow/users/create-ui"), CreateUser);

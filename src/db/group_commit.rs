@@ -127,6 +127,7 @@ impl GroupWriter {
         };
         if result.is_ok() && st.members > 0 {
             self.commits.fetch_add(1, Ordering::Relaxed);
+            crate::monitoring::group_commit(st.members);
         }
         if let Err(e) = result {
             tracing::error!("group commit of {} writes failed: {e}", st.members);

@@ -206,17 +206,25 @@ impl Db {
                 "The request was abandoned by its client before its search started",
             ));
         }
-        Ok(match &self.pool {
+        let waited = std::time::Instant::now();
+        let conn = match &self.pool {
             PoolKind::Sqlite(p, _) => Conn::Sqlite(p.get()?),
             PoolKind::Postgres(p) => Conn::Postgres(cancel::PgConn::new(p.get()?)),
-        })
+        };
+        crate::monitoring::pool_wait(waited.elapsed().as_secs_f64());
+        Ok(conn)
     }
 
     /// Where a write goes; [`db_write!`] wraps it in a transaction.
     pub fn writer(&self) -> ApiResult<Writer<'_>> {
         Ok(match &self.pool {
             PoolKind::Sqlite(_, w) => Writer::Sqlite(w),
-            PoolKind::Postgres(p) => Writer::Postgres(p.get()?),
+            PoolKind::Postgres(p) => {
+                let waited = std::time::Instant::now();
+                let conn = p.get()?;
+                crate::monitoring::pool_wait(waited.elapsed().as_secs_f64());
+                Writer::Postgres(conn)
+            }
         })
     }
 
@@ -229,6 +237,15 @@ impl Db {
             PoolKind::Postgres(p) => p.get_timeout(Duration::from_secs(1)).ok(),
             PoolKind::Sqlite(..) => None,
         }
+    }
+
+    /// The read pool's connections and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = match &self.pool {
+            PoolKind::Sqlite(p, _) => p.state(),
+            PoolKind::Postgres(p) => p.state(),
+        };
+        (s.connections, s.idle_connections)
     }
 
     /// How many connections the pool holds.
