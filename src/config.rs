@@ -248,6 +248,11 @@ pub struct ServerConfig {
     pub job_lease_secs: u64,
 
     /// Milliseconds an idle worker waits before looking for jobs other replicas queued.
+    /// On SIGTERM or SIGINT: how long requests and jobs in flight get to finish before the process exits
+    /// (no new connection and no new job is taken meanwhile).
+    #[arg(long, env = "HARVESTER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
     #[arg(long, env = "HARVESTER_JOB_POLL_MS", default_value_t = 500)]
     pub job_poll_ms: u64,
 
@@ -295,6 +300,7 @@ impl ServerConfig {
             x_frame_options: "SAMEORIGIN".into(),
             disable_security_middleware: false,
             expose_prometheus: None,
+            shutdown_grace_secs: 30,
             metrics: false,
             evalai_config: None,
             job_workers: 8,

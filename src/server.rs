@@ -191,12 +191,60 @@ pub async fn run(state: AppState) -> std::io::Result<()> {
         cfg.host,
         cfg.port
     );
-    HttpServer::new(move || create_app(state.clone()))
+    let grace = std::time::Duration::from_secs(cfg.shutdown_grace_secs);
+    let jobs = state.jobs.clone();
+    // On SIGTERM or SIGINT the job workers stop taking jobs at once; the HTTP server (which hears the
+    // same signal) stops accepting and lets the requests in flight finish.
+    let (q, heard) = (
+        jobs.clone(),
+        std::sync::Arc::new(std::sync::OnceLock::new()),
+    );
+    let heard2 = heard.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = heard2.set(std::time::Instant::now());
+        tracing::info!("shutting down: no new requests or jobs; finishing those in flight");
+        q.stop();
+    });
+    let served = HttpServer::new(move || create_app(state.clone()))
         .workers(cfg.workers.max(1))
+        .shutdown_timeout(grace.as_secs())
         // A client that closes its side has gone: its in-flight request is dropped (and an abandoned
         // search cancelled) instead of running on for nobody.
         .h1_allow_half_closed(false)
         .bind((cfg.host.as_str(), cfg.port))?
         .run()
-        .await
+        .await;
+    // One grace period in all, counted from the signal.
+    let left = heard.get().map_or(grace, |t: &std::time::Instant| {
+        grace.saturating_sub(t.elapsed())
+    });
+    if !jobs.drain(left).await {
+        tracing::warn!(
+            "jobs still running after {} s: left to their leases (another process takes them up)",
+            grace.as_secs()
+        );
+    }
+    served
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -161,6 +161,9 @@ pub struct Queue {
     owner: String,
     lease: Duration,
     bell: tokio::sync::Notify,
+    /// Set on shutdown: workers take no new job, finish the one they run, and end.
+    stopping: std::sync::atomic::AtomicBool,
+    workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Queue {
@@ -170,7 +173,39 @@ impl Queue {
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             lease,
             bell: tokio::sync::Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            workers: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Begin shutdown: no worker takes another job (idle ones wake to see it).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.bell.notify_waiters();
+    }
+
+    pub(crate) fn adopt(&self, handle: tokio::task::JoinHandle<()>) {
+        if let Ok(mut w) = self.workers.lock() {
+            w.push(handle);
+        }
+    }
+
+    /// Stop, and wait up to `grace` for the jobs in flight to finish; `false` when some did not (their
+    /// leases expire and another process takes them up again).
+    pub async fn drain(&self, grace: Duration) -> bool {
+        self.stop();
+        let handles: Vec<_> = match self.workers.lock() {
+            Ok(mut w) => w.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let all = futures_util::future::join_all(handles);
+        tokio::time::timeout(grace, all).await.is_ok()
     }
 
     /// Enqueue in a transaction of its own (blocking), and wake this process's workers.

@@ -45,12 +45,12 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_millis(capped + jitter)
 }
 
-/// Start `n` workers on the current runtime; they run for the life of the process.
+/// Start `n` workers on the current runtime; they run until [`Queue::drain`].
 pub fn start(queue: Arc<Queue>, handlers: Handlers, n: usize, idle_poll: Duration) {
     let handlers = Arc::new(handlers);
     for _ in 0..n.max(1) {
         let (q, h) = (queue.clone(), handlers.clone());
-        tokio::spawn(async move { work(q, h, idle_poll).await });
+        queue.adopt(tokio::spawn(async move { work(q, h, idle_poll).await }));
     }
     let q = queue.clone();
     tokio::spawn(async move {
@@ -79,6 +79,9 @@ async fn work(queue: Arc<Queue>, handlers: Arc<Handlers>, idle_poll: Duration) {
     loop {
         // Listen before claiming, so a job enqueued between an empty claim and the wait still wakes us.
         let bell = queue.bell.notified();
+        if queue.is_stopping() {
+            return;
+        }
         let (q, kinds) = (queue.clone(), handlers.kinds());
         match blocking(move || q.claim(&kinds)).await {
             Ok(Some(job)) => run_one(&queue, &handlers, job).await,

@@ -1,5 +1,6 @@
 //! kill -9 in the middle of a scan: the real `harvester` binary is killed while its worker scans a
-//! version (a large source file keeps it busy), started again, and the scan finishes once.
+//! version (a large source file keeps it busy), started again, and the scan finishes once. And SIGTERM in
+//! the middle of one: the scan finishes before the process exits.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,16 +28,48 @@ fn start(uri: &str, port: u16, arts: &std::path::Path, log: &std::path::Path) ->
         ])
         .args(["--artifacts-destination", &arts.display().to_string()])
         .args(["--job-lease-secs", "2", "--job-poll-ms", "20"])
+        .env("HARVESTER_SHUTDOWN_GRACE_SECS", "120")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("start harvester")
 }
 
-async fn kill_9_mid_scan_finishes_once(b: Backend) {
-    let Some((uri, _guard)) = fresh_store(b) else {
-        return;
-    };
+/// A server whose worker is scanning a slow version: its store, folder, address and process.
+struct Slow {
+    uri: String,
+    _guard: crate::common::Guard,
+    dir: tempfile::TempDir,
+    port: u16,
+    base: String,
+    child: Child,
+    http: reqwest::Client,
+}
+
+impl Slow {
+    fn paths(&self) -> (std::path::PathBuf, std::path::PathBuf) {
+        (
+            self.dir.path().join("arts"),
+            self.dir.path().join("server.log"),
+        )
+    }
+
+    async fn scan(&self) -> Option<Value> {
+        let r = self
+            .http
+            .get(format!("{}/api/harvester/v1/scans/slow/1", self.base))
+            .send()
+            .await
+            .ok()?;
+        r.json::<Value>().await.ok()
+    }
+}
+
+const RUNNING: &str = "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'running'";
+
+/// Start a server, give it a version whose scan takes a while, and return once the scan is running.
+async fn slow_scan_running(b: Backend) -> Option<Slow> {
+    let (uri, _guard) = fresh_store(b)?;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -47,7 +80,7 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
     let base = format!("http://127.0.0.1:{port}");
     let api = |p: &str| format!("{base}/api/2.0/mlflow/{p}");
     let http = reqwest::Client::new();
-    let mut child = start(&uri, port, &arts, &log);
+    let child = start(&uri, port, &arts, &log);
     let t0 = Instant::now();
     while http.get(format!("{base}/health")).send().await.is_err() {
         assert!(
@@ -96,32 +129,42 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
         json!({"name": "slow", "source": format!("runs:/{run}/model"), "run_id": run}),
     )
     .await;
-    let running = "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'running'";
     let t0 = Instant::now();
-    while count(b, &uri, running) == 0 {
+    while count(b, &uri, RUNNING) == 0 {
         assert!(
             t0.elapsed() < Duration::from_secs(30),
             "the scan job never started"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
-    let scan = || {
-        let r = http
-            .get(format!("{base}/api/harvester/v1/scans/slow/1"))
-            .send();
-        async move { r.await.ok()?.json::<Value>().await.ok() }
+    Some(Slow {
+        uri,
+        _guard,
+        dir,
+        port,
+        base,
+        child,
+        http,
+    })
+}
+
+async fn kill_9_mid_scan_finishes_once(b: Backend) {
+    let Some(mut slow) = slow_scan_running(b).await else {
+        return;
     };
+    let (uri, port) = (slow.uri.clone(), slow.port);
+    let (arts, log) = slow.paths();
+    slow.child.kill().expect("kill -9");
+    slow.child.wait().expect("reaped");
     assert_eq!(
-        count(b, &uri, running),
+        count(b, &uri, RUNNING),
         1,
         "the killed worker's scan is left running under its lease"
     );
-    let mut child = start(&uri, port, &arts, &log);
+    slow.child = start(&uri, port, &arts, &log);
     let t0 = Instant::now();
     let rec = loop {
-        if let Some(s) = scan().await.filter(|s| s["scan_status"] != "pending") {
+        if let Some(s) = slow.scan().await.filter(|s| s["scan_status"] != "pending") {
             break s;
         }
         assert!(
@@ -141,8 +184,61 @@ async fn kill_9_mid_scan_finishes_once(b: Backend) {
     jobs_settled(b, &uri, "kind = 'scan.version'", 30).await;
     let done = count(b, &uri, "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'done' AND attempts >= 2");
     assert_eq!(done, 1, "one job, finished on its second attempt");
-    child.kill().ok();
-    child.wait().ok();
+    slow.child.kill().ok();
+    slow.child.wait().ok();
 }
 
-backend_tests!(kill_9_mid_scan_finishes_once);
+/// SIGTERM while the scan runs: the server stops taking connections at once, lets the scan finish (on
+/// its first attempt), and exits 0 within the grace period.
+async fn sigterm_mid_scan_finishes_it_first(b: Backend) {
+    let Some(mut slow) = slow_scan_running(b).await else {
+        return;
+    };
+    let t0 = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(slow.child.id() as i32, libc::SIGTERM) },
+        0
+    );
+    let mut refused = false;
+    let status = loop {
+        if let Some(st) = slow.child.try_wait().expect("wait") {
+            break st;
+        }
+        if !refused {
+            refused = slow
+                .http
+                .get(format!("{}/health", slow.base))
+                .send()
+                .await
+                .is_err();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(150),
+            "the server did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "exit status {status:?}: {}",
+        std::fs::read_to_string(slow.paths().1).unwrap_or_default()
+    );
+    assert!(
+        refused || t0.elapsed() < Duration::from_millis(500),
+        "connections were still taken while the scan ran"
+    );
+    let done = count(b, &slow.uri, "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_jobs WHERE kind = 'scan.version' AND state = 'done' AND attempts = 1");
+    assert_eq!(done, 1, "the scan in flight finished, on its first attempt");
+    let passed = count(
+        b,
+        &slow.uri,
+        "SELECT CAST(count(*) AS INTEGER) AS n FROM harvester_scans WHERE status = 'passed'",
+    );
+    assert_eq!(passed, 1);
+}
+
+backend_tests!(
+    kill_9_mid_scan_finishes_once,
+    sigterm_mid_scan_finishes_it_first
+);
