@@ -68,6 +68,7 @@ def test_metrics_move_with_requests(tmp_path):
         assert "harvester_db_pool_connections" in after
         assert "harvester_http_requests_in_flight" in after
         assert value(after, "harvester_jobs", kind="scan.version") >= 1
+        assert "harvester_jobs_lag_seconds" in after or value(after, "harvester_jobs", state="queued") == 0
         assert value(after, "harvester_scans") >= 1
 
 

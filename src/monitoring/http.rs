@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{JobLabels, LatencyLabels, RouteLabels, StatusLabels};
+use super::{JobLabels, KindLabels, LatencyLabels, RouteLabels, StatusLabels};
 use crate::error::{ApiError, ApiResult};
 use crate::service::AppState;
 
@@ -72,18 +72,28 @@ fn refresh(st: &AppState) -> ApiResult<()> {
     let (size, idle) = st.db.pool_state();
     m.pool_size.set(i64::from(size));
     m.pool_idle.set(i64::from(idle));
-    let (jobs, scans): (Vec<Count>, Vec<Count>) = crate::db_read!(st.db, |conn| {
-        let jobs = diesel::sql_query(
-            "SELECT kind AS a, state AS b, CAST(count(*) AS BIGINT) AS n FROM harvester_jobs \
+    let now = crate::service::now_ms();
+    let (jobs, lag, scans): (Vec<Count>, Vec<Count>, Vec<Count>) = crate::db_read!(
+        st.db,
+        |conn| {
+            let jobs = diesel::sql_query(
+                "SELECT kind AS a, state AS b, CAST(count(*) AS BIGINT) AS n FROM harvester_jobs \
              GROUP BY kind, state",
-        )
-        .load(conn)?;
-        let scans = diesel::sql_query(
+            )
+            .load(conn)?;
+            // `now` is this process's clock (an integer): no placeholder, the same text on both backends.
+            let lag = diesel::sql_query(format!(
+            "SELECT kind AS a, '' AS b, CAST(min(run_after) AS BIGINT) AS n FROM harvester_jobs \
+             WHERE state = 'queued' AND run_after <= {now} GROUP BY kind"
+        ))
+            .load(conn)?;
+            let scans = diesel::sql_query(
             "SELECT status AS a, '' AS b, CAST(count(*) AS BIGINT) AS n FROM harvester_scans GROUP BY status",
         )
         .load(conn)?;
-        Ok::<_, ApiError>((jobs, scans))
-    })?;
+            Ok::<_, ApiError>((jobs, lag, scans))
+        }
+    )?;
     m.jobs.clear();
     for j in jobs {
         m.jobs
@@ -92,6 +102,12 @@ fn refresh(st: &AppState) -> ApiResult<()> {
                 state: j.b,
             })
             .set(j.n);
+    }
+    m.job_lag.clear();
+    for l in lag {
+        m.job_lag
+            .get_or_create(&KindLabels { kind: l.a })
+            .set((now - l.n).max(0) / 1000);
     }
     m.scans.clear();
     for s in scans {

@@ -40,6 +40,11 @@ pub struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     pub status: String,
 }
@@ -55,6 +60,7 @@ pub struct Metrics {
     pub group_commit: Histogram,
     pub artifact_bytes: Family<DirectionLabels, Counter>,
     pub jobs: Family<JobLabels, Gauge>,
+    pub job_lag: Family<KindLabels, Gauge>,
     pub scans: Family<StatusLabels, Gauge>,
     registry: Registry,
 }
@@ -130,6 +136,12 @@ impl Metrics {
             "Background jobs (bridge pulls, scans, webhook deliveries) by kind and state, shared by all replicas",
             jobs.clone(),
         );
+        let job_lag = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "jobs_lag_seconds",
+            "How long the oldest job of each kind has been due and not taken (the bridge's and scans' lag)",
+            job_lag.clone(),
+        );
         let scans = Family::<StatusLabels, Gauge>::default();
         registry.register(
             "scans",
@@ -146,6 +158,7 @@ impl Metrics {
             group_commit,
             artifact_bytes,
             jobs,
+            job_lag,
             scans,
             registry,
         }
