@@ -45,9 +45,14 @@ def test_metrics_move_with_requests(tmp_path):
         for step in range(5):
             client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step)
         (tmp_path / "a.txt").write_text("x" * 1000)
+        # `mlflow-artifacts:` resolves against the global tracking URI: point it here, and back after.
+        previous = mlflow.get_tracking_uri()
         mlflow.set_tracking_uri(url)
-        client.log_artifact(run.info.run_id, str(tmp_path / "a.txt"))
-        client.download_artifacts(run.info.run_id, "a.txt", str(tmp_path / "down"))
+        try:
+            client.log_artifact(run.info.run_id, str(tmp_path / "a.txt"))
+            client.download_artifacts(run.info.run_id, "a.txt", str(tmp_path / "down"))
+        finally:
+            mlflow.set_tracking_uri(previous)
         requests.get(url + "/api/2.0/mlflow/runs/get", params={"run_id": "nope"}, timeout=10)
         # A version queues its scan (on the postgresql pass the shared database's other server may take it).
         client.create_registered_model("prometheus-model")
