@@ -248,8 +248,9 @@ pub struct ServerConfig {
     pub job_lease_secs: u64,
 
     /// Milliseconds an idle worker waits before looking for jobs other replicas queued.
-    /// On SIGTERM or SIGINT: how long requests and jobs in flight get to finish before the process exits
-    /// (no new connection and no new job is taken meanwhile).
+    /// On SIGTERM: how long requests and jobs in flight get to finish before the process exits (no new
+    /// connection and no new job is taken meanwhile). SIGINT drops the requests at once (actix's forced
+    /// shutdown) and still lets the jobs finish.
     #[arg(long, env = "HARVESTER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
