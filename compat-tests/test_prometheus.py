@@ -69,7 +69,9 @@ def test_metrics_move_with_requests(tmp_path):
         counts = [s for s in latency.samples if s.name.endswith("_count") and s.labels.get("route") == route]
         assert counts and counts[0].value == 5
         assert value(after, "harvester_artifact_bytes", direction="in") >= 1000
-        assert value(after, "harvester_artifact_bytes", direction="out") >= 1000
+        if not os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
+            # On S3 the client downloads from a presigned URL: no byte goes out through the proxy.
+            assert value(after, "harvester_artifact_bytes", direction="out") >= 1000
         assert "harvester_db_pool_connections" in after
         assert "harvester_http_requests_in_flight" in after
         assert value(after, "harvester_jobs", kind="scan.version") >= 1
