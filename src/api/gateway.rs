@@ -9,10 +9,11 @@ use super::extract::{Body, Query};
 use super::{blocking, empty, json, State};
 use crate::auth::rules::{Rule, Target};
 use crate::auth::{Action, Viewer};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::gateway::{crypto::Kek, given, models, secrets};
 use crate::service::AppState;
 use crate::types::gateway::*;
+use crate::types::requests::required;
 
 /// Whether the request's user may read the gateway resource `named` names (the gate's own rule).
 pub(super) fn may_read(
@@ -22,10 +23,6 @@ pub(super) fn may_read(
     named: serde_json::Value,
 ) -> ApiResult<bool> {
     crate::auth::check::may(s, who, Rule::Needs(target, Action::Read), named)
-}
-
-fn required<'a>(v: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
-    given(v).ok_or_else(|| ApiError::missing(name))
 }
 
 #[utoipa::path(post, path = "/api/3.0/mlflow/gateway/secrets/create", tag = "gateway", request_body = CreateSecret,

@@ -13,12 +13,13 @@ use crate::gateway::endpoint_config as cfg;
 use crate::gateway::endpoints::{self as ep, Changes, NewEndpoint};
 use crate::gateway::{budgets, given, links};
 use crate::types::gateway::*;
+use crate::types::requests::required;
 
 #[utoipa::path(post, path = "/api/3.0/mlflow/gateway/endpoints/create", tag = "gateway", request_body = CreateEndpoint,
     responses((status = 200, body = EndpointResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create(st: State, Body(req): Body<CreateEndpoint>) -> ApiResult<HttpResponse> {
     let endpoint = blocking(st, move |s| {
-        let name = given(&req.name).ok_or_else(|| ApiError::missing("name"))?;
+        let name = required(&req.name, "name")?;
         cfg::check_name(name)?;
         let configs = req
             .model_configs
@@ -60,7 +61,7 @@ pub async fn get(st: State, Query(q): Query<EndpointRef>) -> ApiResult<HttpRespo
     responses((status = 200, body = EndpointResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(st: State, Body(req): Body<UpdateEndpoint>) -> ApiResult<HttpResponse> {
     let endpoint = blocking(st, move |s| {
-        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
+        let id = required(&req.endpoint_id, "endpoint_id")?;
         if let Some(name) = given(&req.name) {
             cfg::check_name(name)?;
         }
@@ -94,10 +95,7 @@ pub async fn update(st: State, Body(req): Body<UpdateEndpoint>) -> ApiResult<Htt
     responses((status = 200, body = crate::types::responses::Empty), (status = 404, body = ErrorBody)))]
 pub async fn delete(st: State, Body(req): Body<EndpointRef>) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        ep::delete(
-            s,
-            given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?,
-        )
+        ep::delete(s, required(&req.endpoint_id, "endpoint_id")?)
     })
     .await?;
     empty()
@@ -129,8 +127,8 @@ pub async fn list(
     responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_tag(st: State, Body(req): Body<EndpointTag>) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
-        let key = given(&req.key).ok_or_else(|| ApiError::missing("key"))?;
+        let id = required(&req.endpoint_id, "endpoint_id")?;
+        let key = required(&req.key, "key")?;
         ep::set_tag(s, id, key, req.value.as_deref())
     })
     .await?;
@@ -141,12 +139,8 @@ pub async fn set_tag(st: State, Body(req): Body<EndpointTag>) -> ApiResult<HttpR
     responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_tag(st: State, Body(req): Body<EndpointTag>) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
-        ep::delete_tag(
-            s,
-            id,
-            given(&req.key).ok_or_else(|| ApiError::missing("key"))?,
-        )
+        let id = required(&req.endpoint_id, "endpoint_id")?;
+        ep::delete_tag(s, id, required(&req.key, "key")?)
     })
     .await?;
     empty()
@@ -156,7 +150,7 @@ pub async fn delete_tag(st: State, Body(req): Body<EndpointTag>) -> ApiResult<Ht
     responses((status = 200, body = MappingResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn attach(st: State, Body(req): Body<AttachModel>) -> ApiResult<HttpResponse> {
     let mapping = blocking(st, move |s| {
-        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
+        let id = required(&req.endpoint_id, "endpoint_id")?;
         let c = req
             .model_config
             .clone()
@@ -177,9 +171,8 @@ pub async fn attach(st: State, Body(req): Body<AttachModel>) -> ApiResult<HttpRe
     responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn detach(st: State, Body(req): Body<DetachModel>) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        let id = given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?;
-        let d = given(&req.model_definition_id)
-            .ok_or_else(|| ApiError::missing("model_definition_id"))?;
+        let id = required(&req.endpoint_id, "endpoint_id")?;
+        let d = required(&req.model_definition_id, "model_definition_id")?;
         links::detach(s, id, d)
     })
     .await?;
@@ -188,9 +181,9 @@ pub async fn detach(st: State, Body(req): Body<DetachModel>) -> ApiResult<HttpRe
 
 fn binding_key(req: &BindingRef) -> ApiResult<(&str, &str, &str)> {
     Ok((
-        given(&req.endpoint_id).ok_or_else(|| ApiError::missing("endpoint_id"))?,
-        given(&req.resource_type).ok_or_else(|| ApiError::missing("resource_type"))?,
-        given(&req.resource_id).ok_or_else(|| ApiError::missing("resource_id"))?,
+        required(&req.endpoint_id, "endpoint_id")?,
+        required(&req.resource_type, "resource_type")?,
+        required(&req.resource_id, "resource_id")?,
     ))
 }
 
@@ -255,10 +248,7 @@ pub async fn create_budget(st: State, Body(req): Body<CreateBudget>) -> ApiResul
     responses((status = 200, body = BudgetResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_budget(st: State, Query(q): Query<BudgetRef>) -> ApiResult<HttpResponse> {
     let budget_policy = blocking(st, move |s| {
-        budgets::get(
-            s,
-            given(&q.budget_policy_id).ok_or_else(|| ApiError::missing("budget_policy_id"))?,
-        )
+        budgets::get(s, required(&q.budget_policy_id, "budget_policy_id")?)
     })
     .await?;
     json(&BudgetResponse { budget_policy })
@@ -275,10 +265,7 @@ pub async fn update_budget(st: State, Body(req): Body<UpdateBudget>) -> ApiResul
     responses((status = 200, body = crate::types::responses::Empty), (status = 404, body = ErrorBody)))]
 pub async fn delete_budget(st: State, Body(req): Body<BudgetRef>) -> ApiResult<HttpResponse> {
     blocking(st, move |s| {
-        budgets::delete(
-            s,
-            given(&req.budget_policy_id).ok_or_else(|| ApiError::missing("budget_policy_id"))?,
-        )
+        budgets::delete(s, required(&req.budget_policy_id, "budget_policy_id")?)
     })
     .await?;
     empty()

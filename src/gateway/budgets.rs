@@ -9,6 +9,7 @@ use crate::db::schema::{budget_policies as bp, endpoints as ep};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{now_ms, AppState};
 use crate::types::gateway::{BudgetPolicy, CreateBudget, Duration, UpdateBudget};
+use crate::types::requests::required;
 use crate::{db_read, db_write};
 
 const UNITS: &[&str] = &["USD"];
@@ -117,7 +118,7 @@ macro_rules! endpoint_must_exist {
 pub fn create(st: &AppState, req: &CreateBudget) -> ApiResult<BudgetPolicy> {
     let unit = one_of(
         "budget_unit",
-        given(&req.budget_unit).ok_or_else(|| ApiError::missing("budget_unit"))?,
+        required(&req.budget_unit, "budget_unit")?,
         UNITS,
     )?;
     let amount = req
@@ -135,12 +136,12 @@ pub fn create(st: &AppState, req: &CreateBudget) -> ApiResult<BudgetPolicy> {
     )?;
     let scope = one_of(
         "target_scope",
-        given(&req.target_scope).ok_or_else(|| ApiError::missing("target_scope"))?,
+        required(&req.target_scope, "target_scope")?,
         SCOPES,
     )?;
     let action = one_of(
         "budget_action",
-        given(&req.budget_action).ok_or_else(|| ApiError::missing("budget_action"))?,
+        required(&req.budget_action, "budget_action")?,
         ACTIONS,
     )?;
     let value = target(scope, given(&req.target_value))?;
@@ -183,7 +184,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<BudgetPolicy> {
 }
 
 pub fn update(st: &AppState, req: &UpdateBudget) -> ApiResult<BudgetPolicy> {
-    let id = given(&req.budget_policy_id).ok_or_else(|| ApiError::missing("budget_policy_id"))?;
+    let id = required(&req.budget_policy_id, "budget_policy_id")?;
     let cur = get(st, id)?;
     let unit = match given(&req.budget_unit) {
         Some(u) => one_of("budget_unit", u, UNITS)?.to_string(),

@@ -7,6 +7,7 @@ use crate::db::schema::{endpoint_model_mappings as mm, model_definitions as md, 
 use crate::error::{ApiError, ApiResult};
 use crate::service::{now_ms, AppState};
 use crate::types::gateway::{CreateModelDefinition, ModelDefinition, UpdateModelDefinition};
+use crate::types::requests::required;
 use crate::{db_read, db_write};
 
 pub(super) type Row = (
@@ -77,10 +78,10 @@ macro_rules! secret_must_exist {
 }
 
 pub fn create(st: &AppState, req: &CreateModelDefinition) -> ApiResult<ModelDefinition> {
-    let name = given(&req.name).ok_or_else(|| ApiError::missing("name"))?;
-    let secret = given(&req.secret_id).ok_or_else(|| ApiError::missing("secret_id"))?;
-    let provider = given(&req.provider).ok_or_else(|| ApiError::missing("provider"))?;
-    let model = given(&req.model_name).ok_or_else(|| ApiError::missing("model_name"))?;
+    let name = required(&req.name, "name")?;
+    let secret = required(&req.secret_id, "secret_id")?;
+    let provider = required(&req.provider, "provider")?;
+    let model = required(&req.model_name, "model_name")?;
     let id = new_id("d");
     let now = now_ms();
     let by = given(&req.created_by);
@@ -143,8 +144,7 @@ pub fn list(
 }
 
 pub fn update(st: &AppState, req: &UpdateModelDefinition) -> ApiResult<ModelDefinition> {
-    let id =
-        given(&req.model_definition_id).ok_or_else(|| ApiError::missing("model_definition_id"))?;
+    let id = required(&req.model_definition_id, "model_definition_id")?;
     let now = now_ms();
     db_write!(st.db, |conn| {
         let n: i64 = md::table.find(id).count().get_result(conn)?;

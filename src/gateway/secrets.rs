@@ -9,6 +9,7 @@ use crate::db::schema::secrets as sc;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{now_ms, AppState};
 use crate::types::gateway::{CreateSecret, SecretInfo, UpdateSecret};
+use crate::types::requests::required;
 use crate::{db_read, db_write};
 
 /// Keys that would choose where the gateway sends requests: never inside a secret, and only
@@ -166,7 +167,7 @@ fn plain(v: &Map<String, Value>) -> String {
 }
 
 pub fn create(st: &AppState, req: &CreateSecret) -> ApiResult<SecretInfo> {
-    let name = given(&req.secret_name).ok_or_else(|| ApiError::missing("secret_name"))?;
+    let name = required(&req.secret_name, "secret_name")?;
     let value = req.secret_value.clone().unwrap_or_default();
     check_value(&value)?;
     let auth = check_auth_config(&req.auth_config.clone().unwrap_or_default())?;
@@ -211,7 +212,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<SecretInfo> {
 
 /// New values (re-sealed under a fresh DEK), a new `auth_config` (`{}` clears it), or only the stamp.
 pub fn update(st: &AppState, req: &UpdateSecret) -> ApiResult<SecretInfo> {
-    let id = given(&req.secret_id).ok_or_else(|| ApiError::missing("secret_id"))?;
+    let id = required(&req.secret_id, "secret_id")?;
     let value = req.secret_value.clone().filter(|m| !m.is_empty());
     if let Some(v) = &value {
         check_value(v)?;
