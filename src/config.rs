@@ -234,6 +234,17 @@ pub struct ServerConfig {
     #[arg(long, env = "HARVESTER_METRICS", default_value_t = false, action = clap::ArgAction::Set)]
     pub metrics: bool,
 
+    /// MLflow's workspaces: experiments, models, webhooks and gateway resources scoped by the
+    /// `X-MLflow-Workspace` header (`--enable-workspaces`).
+    #[arg(long, env = "MLFLOW_ENABLE_WORKSPACES", default_value_t = false, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true")]
+    pub enable_workspaces: bool,
+
+    /// Where workspaces are kept: Harvester keeps them in its backend store, so this must name it (or be
+    /// left out).
+    #[arg(long, env = "MLFLOW_WORKSPACE_STORE_URI")]
+    pub workspace_store_uri: Option<String>,
+
     #[arg(long, env = "HARVESTER_EVALAI_CONFIG")]
     pub evalai_config: Option<String>,
 
@@ -304,6 +315,8 @@ impl ServerConfig {
             shutdown_grace_secs: 30,
             metrics: false,
             evalai_config: None,
+            enable_workspaces: false,
+            workspace_store_uri: None,
             job_workers: 8,
             job_lease_secs: 30,
             job_poll_ms: 500,
@@ -337,6 +350,11 @@ impl ServerConfig {
         if let Some(r) = &self.registry_store_uri {
             if r != &self.backend_store_uri {
                 return Err("--registry-store-uri must equal --backend-store-uri: the registry lives in the backend store".into());
+            }
+        }
+        if let Some(w) = &self.workspace_store_uri {
+            if self.enable_workspaces && w != &self.backend_store_uri {
+                return Err("--workspace-store-uri must equal --backend-store-uri: Harvester keeps workspaces in the backend store".into());
             }
         }
         crate::db::parse_store_uri(&self.backend_store_uri).map(|_| ())

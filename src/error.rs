@@ -37,6 +37,8 @@ make_error_codes! {
     INTERNAL_ERROR => 500,
     INVALID_STATE => 500,
     NOT_IMPLEMENTED => 501,
+    // MLflow leaves FEATURE_DISABLED unmapped (500); 501 is not retried by the client.
+    FEATURE_DISABLED => 501,
     TEMPORARILY_UNAVAILABLE => 503,
 }
 

@@ -19,3 +19,4 @@ pub mod serving;
 pub mod storage;
 pub mod template;
 pub mod types;
+pub mod workspace;

@@ -47,12 +47,14 @@ use crate::api;
         api::gateway_endpoints::bindings, api::gateway_endpoints::create_budget,
         api::gateway_endpoints::get_budget, api::gateway_endpoints::update_budget,
         api::gateway_endpoints::delete_budget, api::gateway_endpoints::list_budgets,
+        api::workspaces::list, api::workspaces::create, api::workspaces::get,
+        api::workspaces::update, api::workspaces::delete,
         api::evalai::slack, api::evalai::webhook, api::evalai::submissions,
         api::scans::get, api::scans::rescan, api::scans::override_scan, api::tokens::issue,
         api::serving::invocations, api::serving::ping, api::serving::document, api::serving::index,
         api::serving::workers, api::serving::page, api::serving::swagger,
     ),
-    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"), (name = "scorers"), (name = "gateway"))
+    tags((name = "experiments"), (name = "runs"), (name = "metrics"), (name = "artifacts"), (name = "server"), (name = "evalai"), (name = "scans"), (name = "serving"), (name = "scorers"), (name = "gateway"), (name = "workspaces"))
 )]
 pub struct ApiDoc;
 

@@ -165,6 +165,9 @@ pub fn create_app(
         .wrap(actix_web::middleware::from_fn(
             crate::auth::middleware::gate,
         ))
+        .wrap(actix_web::middleware::from_fn(
+            crate::workspace::middleware::middleware,
+        ))
         .wrap(actix_web::middleware::NormalizePath::new(
             actix_web::middleware::TrailingSlash::MergeOnly,
         ))

@@ -31,7 +31,7 @@ pub async fn upload(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let p = safe_path(&path, false)?;
+    let p = safe_path(&crate::workspace::artifact_path(&path)?, false)?;
     let idle = std::time::Duration::from_secs(st.config.body_idle_timeout_secs.max(1));
     svc::store(&st)?
         .put(&p, idle_limited(payload, idle))
@@ -81,7 +81,7 @@ pub async fn download(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let p = safe_path(&path, false)?;
+    let p = safe_path(&crate::workspace::artifact_path(&path)?, false)?;
     send(&req, svc::store(&st)?, &p).await
 }
 
@@ -147,7 +147,10 @@ pub(super) async fn send(
 #[utoipa::path(get, path = "/api/2.0/mlflow-artifacts/artifacts", tag = "artifacts", params(ProxyListReq),
     responses((status = 200, body = ProxyListResponse), (status = 400, body = ErrorBody)))]
 pub async fn list(st: State, Query(req): Query<ProxyListReq>) -> ApiResult<HttpResponse> {
-    let p = safe_path(req.path.as_deref().unwrap_or(""), true)?;
+    let p = safe_path(
+        &crate::workspace::artifact_path(req.path.as_deref().unwrap_or(""))?,
+        true,
+    )?;
     let files = svc::store(&st)?.list(&p).await?;
     json(&ProxyListResponse { files })
 }
@@ -156,7 +159,7 @@ pub async fn list(st: State, Query(req): Query<ProxyListReq>) -> ApiResult<HttpR
     params(("path" = String, Path, description = "artifact path")),
     responses((status = 200, body = crate::types::responses::Empty), (status = 400, body = ErrorBody)))]
 pub async fn delete(st: State, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    let p = safe_path(&path, false)?;
+    let p = safe_path(&crate::workspace::artifact_path(&path)?, false)?;
     svc::store(&st)?.delete(&p).await?;
     empty()
 }
@@ -169,7 +172,7 @@ pub async fn mpu_create(
     path: web::Path<String>,
     Body(req): Body<MpuCreateReq>,
 ) -> ApiResult<HttpResponse> {
-    json(&svc::mpu_create(&st, &path, req).await?)
+    json(&svc::mpu_create(&st, &crate::workspace::artifact_path(&path)?, req).await?)
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow-artifacts/mpu/complete/{path}", tag = "artifacts",
@@ -180,7 +183,7 @@ pub async fn mpu_complete(
     path: web::Path<String>,
     Body(req): Body<MpuCompleteReq>,
 ) -> ApiResult<HttpResponse> {
-    svc::mpu_complete(&st, &path, req).await?;
+    svc::mpu_complete(&st, &crate::workspace::artifact_path(&path)?, req).await?;
     empty()
 }
 
@@ -192,7 +195,7 @@ pub async fn mpu_abort(
     path: web::Path<String>,
     Body(req): Body<MpuAbortReq>,
 ) -> ApiResult<HttpResponse> {
-    svc::mpu_abort(&st, &path, req).await?;
+    svc::mpu_abort(&st, &crate::workspace::artifact_path(&path)?, req).await?;
     empty()
 }
 
@@ -200,7 +203,7 @@ pub async fn mpu_abort(
     params(("path" = String, Path, description = "artifact path")),
     responses((status = 200, body = PresignedResponse), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn presigned(st: State, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    json(&svc::presigned_download(&st, &path).await?)
+    json(&svc::presigned_download(&st, &crate::workspace::artifact_path(&path)?).await?)
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/artifacts/list", tag = "artifacts", params(ListArtifactsReq),

@@ -58,7 +58,7 @@ impl Kind {
             Kind::Experiment => json!({"experiment_permission":
                 {"experiment_id": id, "user_id": user_id, "permission": permission}}),
             Kind::Model => json!({"registered_model_permission":
-                {"name": id, "user_id": user_id, "permission": permission, "workspace": grants::DEFAULT_WORKSPACE}}),
+                {"name": id, "user_id": user_id, "permission": permission, "workspace": &*crate::workspace::effective()}}),
         }
     }
 }

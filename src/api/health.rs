@@ -46,7 +46,7 @@ pub async fn server_info(st: State) -> ApiResult<HttpResponse> {
     let direct = crate::service::artifacts::direct_transfers(&st);
     json(&ServerInfo {
         store_type: "SqlStore".into(),
-        workspaces_enabled: false,
+        workspaces_enabled: st.config.enable_workspaces,
         trace_archival_enabled: false,
         multipart_uploads_enabled: direct,
         multipart_downloads_enabled: direct,

@@ -24,6 +24,7 @@ pub mod serving;
 pub mod tokens;
 pub mod ui;
 pub mod webhooks;
+pub mod workspaces;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -39,7 +40,7 @@ where
     T: Send + 'static,
     F: FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
 {
-    web::block(move || f(&st))
+    crate::workspace::block(move || f(&st))
         .await
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
 }
@@ -165,7 +166,8 @@ pub fn mlflow_v3_routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes_v3)
         .configure(scorers::routes)
         .configure(gateway::routes)
-        .configure(gateway_endpoints::routes);
+        .configure(gateway_endpoints::routes)
+        .configure(workspaces::routes);
 }
 
 /// Routes that exist only under `/ajax-api/2.0/mlflow`.

@@ -72,7 +72,7 @@ pub async fn follow(
             .and_then(|v| v.pointer(pointer)?.as_str().map(str::to_string)),
         _ => None,
     };
-    let done = web::block(move || -> Result<(), ApiError> {
+    let done = crate::workspace::block(move || -> Result<(), ApiError> {
         match after {
             After::GrantCreated(resource_type, _) => match created_id {
                 Some(id) => grants::grant_user(

@@ -32,10 +32,18 @@ pub fn changed() {
 /// A user as the gate knows it.
 pub struct Known {
     pub row: UserRow,
-    /// Every grant the user holds through its roles (in the default workspace).
+    /// Every grant the user holds through its roles (in the workspace of the entry's key).
     pub grants: Arc<[Grant]>,
     at: Instant,
     generation: u64,
+}
+
+/// A user's entry is per workspace: its grants are those of its roles there.
+fn key(username: &str) -> String {
+    match crate::workspace::current() {
+        Some(ws) if &*ws != crate::workspace::DEFAULT => format!("{username}\0{ws}"),
+        _ => username.to_string(),
+    }
 }
 
 #[derive(Default)]
@@ -49,7 +57,7 @@ impl Cache {
     pub fn user(&self, username: &str) -> Option<Arc<Known>> {
         let g = GENERATION.load(Ordering::SeqCst);
         let m = self.users.lock().ok()?;
-        m.get(username)
+        m.get(&key(username))
             .filter(|k| k.generation == g && k.at.elapsed() < USER_TTL)
             .cloned()
     }
@@ -71,7 +79,7 @@ impl Cache {
             if m.len() >= MAX_USERS {
                 m.clear();
             }
-            m.insert(username.to_string(), known.clone());
+            m.insert(key(username), known.clone());
         }
         Ok(Some(known))
     }

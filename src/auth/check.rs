@@ -20,7 +20,7 @@ pub fn permission(
     resource_type: &str,
     id: &str,
 ) -> Permission {
-    Permission::floor(grants::fold_for(&viewer.grants, resource_type, id), default)
+    viewer.floor(grants::fold_for(&viewer.grants, resource_type, id), default)
 }
 
 /// Whether `viewer` (not an admin) may make this request. Without `db`, only what can be decided from
@@ -36,6 +36,9 @@ pub fn allowed(
 ) -> ApiResult<Option<bool>> {
     match (rule, db) {
         (Rule::Public | Rule::Authenticated, _) => Ok(Some(true)),
+        (Rule::Create, _) => Ok(Some(viewer.may_create(default))),
+        // With workspaces off there is only `default`, which anyone may look at (stock's rule).
+        (Rule::ViewWorkspace, _) if crate::workspace::current().is_none() => Ok(Some(true)),
         (Rule::Admin, _) => Ok(Some(false)),
         (Rule::Needs(target, action), _) => {
             let Some(resources) = resolve(db, cache, target, path, p)? else {
@@ -75,12 +78,12 @@ pub fn allowed(
             Ok(Some(who == viewer.username))
         }
         (_, None) => Ok(None),
-        (_, Some(db)) => by_roles(db, viewer, rule, p).map(Some),
+        (_, Some(db)) => by_roles(db, viewer, rule, path, p).map(Some),
     }
 }
 
 /// The rules about users and roles, which read the store.
-fn by_roles(db: &Db, viewer: &Viewer, rule: Rule, p: &Params) -> ApiResult<bool> {
+fn by_roles(db: &Db, viewer: &Viewer, rule: Rule, path: &str, p: &Params) -> ApiResult<bool> {
     Ok(match rule {
         Rule::CreateUser => !roles::workspaces_of(db, viewer.id)?.1.is_empty(),
         Rule::ManageRoles | Rule::ViewRoles => {
@@ -93,6 +96,17 @@ fn by_roles(db: &Db, viewer: &Viewer, rule: Rule, p: &Params) -> ApiResult<bool>
             } else {
                 present.contains(&ws)
             }
+        }
+        Rule::ViewWorkspace => {
+            let name = path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            roles::workspaces_of(db, viewer.id)?
+                .0
+                .iter()
+                .any(|w| w == name)
         }
         Rule::ListRoles => {
             let wanted = p.all("workspace");
@@ -115,9 +129,12 @@ fn by_roles(db: &Db, viewer: &Viewer, rule: Rule, p: &Params) -> ApiResult<bool>
             theirs.iter().any(|w| admin.contains(w))
         }
         // Decided by `allowed` without the store; anything else is refused.
-        Rule::Public | Rule::Authenticated | Rule::Admin | Rule::SelfOrAdmin | Rule::Needs(..) => {
-            false
-        }
+        Rule::Public
+        | Rule::Authenticated
+        | Rule::Create
+        | Rule::Admin
+        | Rule::SelfOrAdmin
+        | Rule::Needs(..) => false,
     })
 }
 

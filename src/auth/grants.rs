@@ -12,8 +12,6 @@ use crate::db::Db;
 use crate::db_read;
 use crate::error::{ApiError, ApiResult};
 
-pub const DEFAULT_WORKSPACE: &str = "default";
-
 /// Resource types whose grants may name one resource; every other known type takes `*` only.
 const BY_ID: &[&str] = &[
     "experiment",
@@ -104,27 +102,26 @@ pub struct Grant {
     pub permission: String,
 }
 
-/// Every grant of `user_id` on the given resource types (one query), through its roles in the default
-/// workspace: every resource lives there (Harvester has no other workspaces), so a role of another
-/// workspace grants nothing on them, as in MLflow.
+/// Every grant of `user_id` on the given resource types (one query), through its roles in the current
+/// workspace ([`crate::workspace::effective`]): a role of another workspace grants nothing here, as in MLflow.
 pub fn of_user(db: &Db, user_id: i32, types: &[&str]) -> ApiResult<Vec<Grant>> {
     db_read!(db, |conn| Ok(rp::table
         .inner_join(ur::table.on(ur::role_id.eq(rp::role_id)))
         .inner_join(ro::table.on(ro::id.eq(rp::role_id)))
         .filter(ur::user_id.eq(user_id))
-        .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
+        .filter(ro::workspace.eq(&*crate::workspace::effective()))
         .filter(rp::resource_type.eq_any(types))
         .select((rp::resource_type, rp::resource_pattern, rp::permission))
         .load::<Grant>(conn)?))
 }
 
-/// Every grant of `user_id` (one query), through its roles in the default workspace.
+/// Every grant of `user_id` (one query), through its roles in the current workspace.
 pub fn all_of_user(db: &Db, user_id: i32) -> ApiResult<Vec<Grant>> {
     db_read!(db, |conn| Ok(rp::table
         .inner_join(ur::table.on(ur::role_id.eq(rp::role_id)))
         .inner_join(ro::table.on(ro::id.eq(rp::role_id)))
         .filter(ur::user_id.eq(user_id))
-        .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
+        .filter(ro::workspace.eq(&*crate::workspace::effective()))
         .select((rp::resource_type, rp::resource_pattern, rp::permission))
         .load::<Grant>(conn)?))
 }
@@ -136,8 +133,10 @@ pub fn fold_for(grants: &[Grant], resource_type: &str, id: &str) -> Option<Permi
         grants
             .iter()
             .filter(|g| {
-                g.resource_type == resource_type
-                    && (g.resource_pattern == "*" || (by_id && g.resource_pattern == id))
+                // A workspace-wide grant (`workspace`, `*`) speaks for every resource of the workspace.
+                (g.resource_type == resource_type
+                    && (g.resource_pattern == "*" || (by_id && g.resource_pattern == id)))
+                    || (g.resource_type == "workspace" && g.resource_pattern == "*")
             })
             .filter_map(|g| Permission::parse(&g.permission)),
     )
@@ -156,7 +155,7 @@ pub fn grant_user(
     let role_name = own_role_name(user_id);
     auth_write!(db, |conn| {
         let existing: Option<i32> = ro::table
-            .filter(ro::workspace.eq(DEFAULT_WORKSPACE))
+            .filter(ro::workspace.eq(&*crate::workspace::effective()))
             .filter(ro::name.eq(&role_name))
             .select(ro::id)
             .first(conn)
@@ -166,7 +165,7 @@ pub fn grant_user(
             None => {
                 let id: i32 = diesel::insert_into(ro::table)
                     .values((
-                        ro::workspace.eq(DEFAULT_WORKSPACE),
+                        ro::workspace.eq(&*crate::workspace::effective()),
                         ro::name.eq(&role_name),
                         ro::description.eq(Some(format!("Direct grants of user {username}"))),
                     ))

@@ -88,11 +88,12 @@ fn known_viewer(auth: &Auth, creds: &Credentials) -> Option<Viewer> {
             let k = auth.cache.user(u)?;
             auth.verified
                 .cached(u, p, &k.row.password_hash)
-                .then(|| Viewer::of(&k, None))
+                .then(|| Viewer::of(&k, None, &auth.config))
         }
-        Credentials::Bearer(sub, scopes) => {
-            auth.cache.user(sub).map(|k| Viewer::of(&k, scopes.clone()))
-        }
+        Credentials::Bearer(sub, scopes) => auth
+            .cache
+            .user(sub)
+            .map(|k| Viewer::of(&k, scopes.clone(), &auth.config)),
     }
 }
 
@@ -107,7 +108,7 @@ fn authenticate(
         Credentials::Bearer(sub, scopes) => Ok(auth
             .cache
             .load(&st.db, sub)?
-            .map(|k| Viewer::of(&k, scopes.clone()))
+            .map(|k| Viewer::of(&k, scopes.clone(), &auth.config))
             .ok_or(Refused::Challenge)),
         Credentials::Basic(username, password) => {
             let known = auth.cache.load(&st.db, username)?;
@@ -124,7 +125,7 @@ fn authenticate(
             match known {
                 Some(k) if ok => {
                     auth.limiter.succeeded(username, addr);
-                    Ok(Ok(Viewer::of(&k, None)))
+                    Ok(Ok(Viewer::of(&k, None, &auth.config)))
                 }
                 _ => {
                     auth.limiter.failed(username, addr);
@@ -222,7 +223,7 @@ pub async fn gate(
         Some(decided) => decided,
         None => {
             let (st2, pa) = (st.clone(), path.clone());
-            let decided = web::block(move || {
+            let decided = crate::workspace::block(move || {
                 let r = decide(&st2, &creds, &addr, default, rule, &pa, &params);
                 (r, params)
             })

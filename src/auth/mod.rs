@@ -66,18 +66,22 @@ pub struct Viewer {
     pub is_admin: bool,
     /// A bearer token's scopes (`None`: basic credentials or an unscoped token).
     pub scopes: Option<Vec<String>>,
-    /// Every grant the user holds (in the default workspace), as read when the request came in.
+    /// Every grant the user holds (in the request's workspace), as read when the request came in.
     pub grants: std::sync::Arc<[grants::Grant]>,
+    /// What the user holds where no grant speaks: `None` for `default_permission`; with workspaces on,
+    /// `NO_PERMISSIONS` (the workspace boundary), except in `default` with `grant_default_workspace_access`.
+    pub absent: Option<Permission>,
 }
 
 impl Viewer {
-    pub fn of(known: &cache::Known, scopes: Option<Vec<String>>) -> Viewer {
+    pub fn of(known: &cache::Known, scopes: Option<Vec<String>>, cfg: &AuthConfig) -> Viewer {
         Viewer {
             id: known.row.id,
             username: known.row.username.clone(),
             is_admin: known.row.is_admin,
             scopes,
             grants: known.grants.clone(),
+            absent: absent_here(cfg),
         }
     }
 
@@ -89,9 +93,40 @@ impl Viewer {
             username: row.username,
             is_admin: row.is_admin,
             scopes: None,
+            absent: None,
         })
     }
 
+    /// The user's permission where its grants fold to `folded`: a grant floored by `default`, else
+    /// [`Viewer::absent`] or `default`.
+    pub fn floor(&self, folded: Option<Permission>, default: Permission) -> Permission {
+        match folded {
+            None => self.absent.unwrap_or(default),
+            g => Permission::floor(g, default),
+        }
+    }
+
+    /// Whether the user may create in the request's workspace: always with workspaces off; with them on,
+    /// a workspace-wide grant of USE or more (or the inherited default in `default`), as MLflow's
+    /// `_can_create_in_workspace`.
+    pub fn may_create(&self, default: Permission) -> bool {
+        if crate::workspace::current().is_none() {
+            return true;
+        }
+        let wide = grants::fold_for(&self.grants, "workspace", "*");
+        self.floor(wide, default).allows(Action::Use)
+    }
+}
+
+fn absent_here(cfg: &AuthConfig) -> Option<Permission> {
+    let ws = crate::workspace::current()?;
+    if &*ws == crate::workspace::DEFAULT && cfg.grant_default_workspace_access {
+        return None;
+    }
+    Some(Permission::NoPermissions)
+}
+
+impl Viewer {
     /// Whether the token's scopes let this request through (`rule` having allowed the user).
     pub fn scope_allows(&self, rule: rules::Rule, method: &str, path: &str) -> bool {
         let Some(scopes) = &self.scopes else {

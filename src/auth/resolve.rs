@@ -56,6 +56,7 @@ pub(super) fn resolve(
             let id: Option<i32> = db_read!(db, |conn| Ok::<_, ApiError>(
                 ex::table
                     .filter(ex::name.eq(&name))
+                    .filter(ex::workspace.eq(&*crate::workspace::effective()))
                     .select(ex::experiment_id)
                     .first(conn)
                     .optional()?
@@ -184,17 +185,26 @@ pub(super) fn resolve(
             e.map(|i| exp(i.to_string())).unwrap_or_default()
         }
         Target::ArtifactPath => {
-            let rel = match segment_after(path, "/mlflow-artifacts/artifacts/") {
-                Some(first) => Some(first),
-                None => segment_after(path, "/mlflow-artifacts/mpu/create/")
-                    .or_else(|| segment_after(path, "/mlflow-artifacts/mpu/complete/"))
-                    .or_else(|| segment_after(path, "/mlflow-artifacts/mpu/abort/"))
-                    .or_else(|| segment_after(path, "/mlflow-artifacts/presigned/"))
-                    .or_else(|| {
-                        p.get("path")
-                            .and_then(|q| q.split('/').find(|s| !s.is_empty()).map(str::to_string))
-                    }),
+            // The experiment id leads the path, after a workspace's `workspaces/<name>/` if any.
+            let first = |rest: &str| {
+                let rest = rest.trim_start_matches('/');
+                let rest = match rest.strip_prefix("workspaces/") {
+                    Some(r) => r.split_once('/').map_or("", |(_, tail)| tail),
+                    None => rest,
+                };
+                rest.split('/').next().filter(|s| !s.is_empty()).map(decode)
             };
+            let after = |prefix: &str| path.find(prefix).map(|i| &path[i + prefix.len()..]);
+            let rel = [
+                "/mlflow-artifacts/artifacts/",
+                "/mlflow-artifacts/mpu/create/",
+                "/mlflow-artifacts/mpu/complete/",
+                "/mlflow-artifacts/mpu/abort/",
+                "/mlflow-artifacts/presigned/",
+            ]
+            .iter()
+            .find_map(|pre| after(pre).and_then(first))
+            .or_else(|| p.get("path").as_deref().and_then(first));
             match rel {
                 Some(first) if first.parse::<i64>().is_ok() => exp(first),
                 // Outside any experiment's folder: only admins reach it.

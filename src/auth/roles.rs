@@ -326,3 +326,42 @@ pub fn workspaces_of(db: &Db, user_id: i32) -> ApiResult<(Vec<String>, Vec<Strin
     admin.dedup();
     Ok((present, admin))
 }
+
+/// The roles stock seeds into a new workspace (`MLFLOW_RBAC_SEED_DEFAULT_ROLES`): `admin` with MANAGE and
+/// `user` with USE on (`workspace`, `*`). As stock, a failure is logged (the workspace exists by now) and
+/// a role left without its grant is removed.
+pub fn seed_workspace(db: &Db, workspace: &str) {
+    const ROLES: [(&str, &str, &str); 2] = [
+        ("admin", "MANAGE", "Full MANAGE authority over the workspace."),
+        (
+            "user",
+            "USE",
+            "Read every resource in the workspace and create new experiments and registered models; \
+             the creator-as-owner mechanism grants MANAGE on what you create, with no write or delete \
+             access to resources owned by other users.",
+        ),
+    ];
+    for (name, permission, description) in ROLES {
+        let role = match create(db, name, workspace, Some(description)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(
+                    "Failed to create default role '{name}' for workspace '{workspace}': {e}"
+                );
+                continue;
+            }
+        };
+        if let Err(e) = add_permission(db, role.id, "workspace", "*", permission) {
+            tracing::error!("Failed to add permission to default role '{name}' for workspace '{workspace}': {e}");
+            let _ = delete(db, role.id);
+        }
+    }
+}
+
+/// Drop every role of a deleted workspace (with their grants and assignments).
+pub fn drop_workspace(db: &Db, workspace: &str) -> ApiResult<()> {
+    for role in list(db, &[workspace.to_string()])? {
+        delete(db, role.id)?;
+    }
+    Ok(())
+}

@@ -50,6 +50,9 @@ pub enum Rule {
     /// Any authenticated user: searches (filtered to what the user may read) and creations (which
     /// grant the creator MANAGE).
     Authenticated,
+    /// Creating an experiment or a model: any user with workspaces off; with them on, one allowed to
+    /// create in the request's workspace ([`crate::auth::Viewer::may_create`]).
+    Create,
     /// Only admins.
     Admin,
     /// Creating a user: an admin, or a workspace admin (who seeds accounts for its workspace).
@@ -64,6 +67,8 @@ pub enum Rule {
     ViewRoles,
     /// Listing roles of the `workspace` parameters: a user must hold a role in each (admins: unscoped).
     ListRoles,
+    /// A workspace (its name the last path segment): an admin, or a user holding a role there.
+    ViewWorkspace,
     /// A user's roles or grants: the user itself, an admin, or a workspace admin of a workspace it is in.
     ViewUserRoles,
 }
@@ -204,7 +209,7 @@ fn api_rule(method: &str, op: &str) -> Rule {
         // The per-resource permission routes of MLflow before 3.17: MANAGE on the resource.
         o if o.starts_with("experiments/permissions/") => Needs(Experiment, Manage),
         o if o.starts_with("registered-models/permissions/") => Needs(Model, Manage),
-        "experiments/create" => Authenticated,
+        "experiments/create" => Create,
         "experiments/search" => Authenticated,
         "experiments/get" => Needs(Experiment, Read),
         "experiments/get-by-name" => Needs(ExperimentName, Read),
@@ -223,7 +228,10 @@ fn api_rule(method: &str, op: &str) -> Rule {
         "runs/create-promptlab-run" => Needs(Experiment, Update),
         "experiments/search-datasets" => Needs(Experiments, Read),
         "assistant/config" | "assistant/providers" | "ui-telemetry" => Authenticated,
-        "registered-models/create" => Authenticated,
+        "registered-models/create" => Create,
+        "workspaces" if method == "GET" => Authenticated,
+        o if o.starts_with("workspaces/") && method == "GET" => ViewWorkspace,
+        o if o == "workspaces" || o.starts_with("workspaces/") => Admin,
         "registered-models/search" | "model-versions/search" => Authenticated,
         "registered-models/get"
         | "registered-models/get-latest-versions"

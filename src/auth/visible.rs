@@ -35,7 +35,7 @@ impl Visible {
         let g: Vec<&grants::Grant> = v
             .grants
             .iter()
-            .filter(|x| x.resource_type == resource_type)
+            .filter(|x| x.resource_type == resource_type || x.resource_type == "workspace")
             .collect();
         let readable = |p: Permission| p.allows(Action::Read);
         let wildcard: Vec<Permission> = g
@@ -43,14 +43,17 @@ impl Visible {
             .filter(|x| x.resource_pattern == "*")
             .filter_map(|x| Permission::parse(&x.permission))
             .collect();
-        let rest = Permission::floor(Permission::fold(wildcard.iter().copied()), default);
+        let rest = v.floor(Permission::fold(wildcard.iter().copied()), default);
         let mut by_id: BTreeMap<&str, ()> = BTreeMap::new();
-        for x in g.iter().filter(|x| x.resource_pattern != "*") {
+        for x in g
+            .iter()
+            .filter(|x| x.resource_pattern != "*" && x.resource_type == resource_type)
+        {
             by_id.insert(&x.resource_pattern, ());
         }
         let (mut yes, mut no) = (Vec::new(), Vec::new());
         for id in by_id.keys() {
-            let p = Permission::floor(grants::fold_for(&v.grants, resource_type, id), default);
+            let p = v.floor(grants::fold_for(&v.grants, resource_type, id), default);
             if readable(p) {
                 yes.push(id.to_string());
             } else {

@@ -2,8 +2,16 @@
 //! tree is MLflow's own schema), shared by the SQLite and PostgreSQL backends. Rust-side column names
 //! stay uniform across tables (`key`, `value`, `timestamp`); `sql_name` maps them to MLflow's. Columns
 //! are listed in the order of the rows in `models` (diesel names every column it selects, so the order
-//! here is free), and columns Harvester never reads (`workspace`, `runs.source_*`,
+//! here is free), and columns Harvester never reads (`runs.source_*`,
 //! `logged_model_metrics.experiment_id`) are not listed; inserts that need one name it in SQL.
+
+diesel::table! {
+    workspaces (name) {
+        name -> Text,
+        description -> Nullable<Text>,
+        default_artifact_root -> Nullable<Text>,
+    }
+}
 
 diesel::table! {
     experiments (experiment_id) {
@@ -13,6 +21,7 @@ diesel::table! {
         lifecycle_stage -> Nullable<Text>,
         creation_time -> Nullable<BigInt>,
         last_update_time -> Nullable<BigInt>,
+        workspace -> Text,
     }
 }
 
@@ -176,6 +185,7 @@ diesel::table! {
         creation_time -> Nullable<BigInt>,
         last_updated_time -> Nullable<BigInt>,
         description -> Nullable<Text>,
+        workspace -> Text,
     }
 }
 
@@ -184,6 +194,7 @@ diesel::table! {
         name -> Text,
         key -> Text,
         value -> Nullable<Text>,
+        workspace -> Text,
     }
 }
 
@@ -202,6 +213,7 @@ diesel::table! {
         run_link -> Nullable<Text>,
         status -> Nullable<Text>,
         status_message -> Nullable<Text>,
+        workspace -> Text,
     }
 }
 
@@ -211,6 +223,7 @@ diesel::table! {
         version -> Integer,
         key -> Text,
         value -> Nullable<Text>,
+        workspace -> Text,
     }
 }
 
@@ -219,6 +232,7 @@ diesel::table! {
         name -> Text,
         alias -> Text,
         version -> Integer,
+        workspace -> Text,
     }
 }
 
@@ -233,6 +247,7 @@ diesel::table! {
         creation_timestamp -> Nullable<BigInt>,
         last_updated_timestamp -> Nullable<BigInt>,
         deleted_timestamp -> Nullable<BigInt>,
+        workspace -> Text,
     }
 }
 
@@ -285,6 +300,7 @@ diesel::table! {
         created_at -> BigInt,
         last_updated_by -> Nullable<Text>,
         last_updated_at -> BigInt,
+        workspace -> Text,
     }
 }
 
@@ -299,6 +315,7 @@ diesel::table! {
         created_at -> BigInt,
         last_updated_by -> Nullable<Text>,
         last_updated_at -> BigInt,
+        workspace -> Text,
     }
 }
 
@@ -314,6 +331,7 @@ diesel::table! {
         fallback_config_json -> Nullable<Text>,
         experiment_id -> Nullable<Integer>,
         usage_tracking -> Bool,
+        workspace -> Text,
     }
 }
 
@@ -365,6 +383,7 @@ diesel::table! {
         last_updated_by -> Nullable<Text>,
         last_updated_at -> BigInt,
         target_value -> Nullable<Text>,
+        workspace -> Text,
     }
 }
 

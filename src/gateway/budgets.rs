@@ -107,7 +107,11 @@ fn target(scope: &str, value: Option<&str>) -> ApiResult<Option<String>> {
 macro_rules! endpoint_must_exist {
     ($conn:expr, $scope:expr, $value:expr) => {
         if let ("ENDPOINT", Some(id)) = ($scope, $value) {
-            let n: i64 = ep::table.find(id).count().get_result($conn)?;
+            let n: i64 = ep::table
+                .find(id)
+                .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
+                .count()
+                .get_result($conn)?;
             if n == 0 {
                 return Err(not_found("GatewayEndpoint", "endpoint_id", id));
             }
@@ -152,6 +156,7 @@ pub fn create(st: &AppState, req: &CreateBudget) -> ApiResult<BudgetPolicy> {
         endpoint_must_exist!(conn, scope, value.as_deref());
         diesel::insert_into(bp::table)
             .values((
+                bp::workspace.eq(crate::workspace::effective().to_string()),
                 bp::budget_policy_id.eq(&id),
                 bp::budget_unit.eq(unit),
                 bp::budget_amount.eq(amount),
@@ -226,22 +231,30 @@ pub fn update(st: &AppState, req: &UpdateBudget) -> ApiResult<BudgetPolicy> {
     let now = now_ms();
     db_write!(st.db, |conn| {
         endpoint_must_exist!(conn, scope.as_str(), value.as_deref());
-        diesel::update(bp::table.find(id))
-            .set((
-                bp::budget_unit.eq(&unit),
-                bp::budget_amount.eq(amount),
-                bp::duration_unit.eq(&d_unit),
-                bp::duration_value.eq(d_value),
-                bp::target_scope.eq(&scope),
-                bp::target_value.eq(&value),
-                bp::budget_action.eq(&action),
-                bp::last_updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            bp::table
+                .find(id)
+                .filter(bp::workspace.eq(crate::workspace::effective().to_string())),
+        )
+        .set((
+            bp::budget_unit.eq(&unit),
+            bp::budget_amount.eq(amount),
+            bp::duration_unit.eq(&d_unit),
+            bp::duration_value.eq(d_value),
+            bp::target_scope.eq(&scope),
+            bp::target_value.eq(&value),
+            bp::budget_action.eq(&action),
+            bp::last_updated_at.eq(now),
+        ))
+        .execute(conn)?;
         if let Some(by) = given(&req.updated_by) {
-            diesel::update(bp::table.find(id))
-                .set(bp::last_updated_by.eq(by))
-                .execute(conn)?;
+            diesel::update(
+                bp::table
+                    .find(id)
+                    .filter(bp::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(bp::last_updated_by.eq(by))
+            .execute(conn)?;
         }
         Ok(())
     })?;
@@ -269,6 +282,7 @@ pub fn list(
     let offset = crate::search::decode_page_token(token)?;
     let mut rows: Vec<Row> = db_read!(st.db, |conn| Ok::<_, ApiError>(
         bp::table
+            .filter(bp::workspace.eq(crate::workspace::effective().to_string()))
             .select(columns!())
             .order(bp::budget_policy_id)
             .offset(offset)

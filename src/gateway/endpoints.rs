@@ -64,6 +64,7 @@ macro_rules! definitions_exist {
         wanted.sort_unstable();
         wanted.dedup();
         let found: Vec<String> = md::table
+            .filter(md::workspace.eq(crate::workspace::effective().to_string()))
             .filter(md::model_definition_id.eq_any(&wanted))
             .select(md::model_definition_id)
             .load($conn)?;
@@ -135,6 +136,7 @@ pub fn create(st: &AppState, n: NewEndpoint) -> ApiResult<Endpoint> {
         name_free!(conn, ep, name, endpoint_id, n.name, "", "Endpoint");
         diesel::insert_into(ep::table)
             .values((
+                ep::workspace.eq(crate::workspace::effective().to_string()),
                 ep::endpoint_id.eq(&id),
                 ep::name.eq(n.name),
                 ep::created_by.eq(n.created_by),
@@ -156,7 +158,10 @@ pub fn create(st: &AppState, n: NewEndpoint) -> ApiResult<Endpoint> {
 /// Endpoints by id (all of them when `ids` is `None`), with their mappings and tags.
 fn load(st: &AppState, ids: Option<&[String]>) -> ApiResult<Vec<Endpoint>> {
     let (rows, maps, tags) = db_read!(st.db, |conn| {
-        let mut q = ep::table.select(endpoint_columns!()).into_boxed();
+        let mut q = ep::table
+            .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
+            .select(endpoint_columns!())
+            .into_boxed();
         if let Some(ids) = ids {
             q = q.filter(ep::endpoint_id.eq_any(ids));
         }
@@ -176,18 +181,7 @@ fn load(st: &AppState, ids: Option<&[String]>) -> ApiResult<Vec<Endpoint>> {
                     mm::linkage_type,
                     mm::fallback_order,
                 ),
-                (
-                    md::model_definition_id,
-                    md::name,
-                    md::secret_id,
-                    sc::secret_name.nullable(),
-                    md::provider,
-                    md::model_name,
-                    md::created_at,
-                    md::last_updated_at,
-                    md::created_by,
-                    md::last_updated_by,
-                ),
+                super::models::definition_columns!(),
             ))
             .order((
                 mm::created_at,
@@ -285,6 +279,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<Endpoint> {
 pub fn id_of(st: &AppState, name: &str) -> ApiResult<Option<String>> {
     db_read!(st.db, |conn| Ok::<_, ApiError>(
         ep::table
+            .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
             .filter(ep::name.eq(name))
             .select(ep::endpoint_id)
             .first(conn)
@@ -311,7 +306,8 @@ pub fn update(st: &AppState, id: &str, c: Changes) -> ApiResult<Endpoint> {
     }
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let row = ep::table.find(id);
+        let ws = crate::workspace::effective();
+        let row = ep::table.find(id).filter(ep::workspace.eq(&*ws));
         if let Some(name) = c.name {
             name_free!(conn, ep, name, endpoint_id, name, id, "Endpoint");
             diesel::update(row).set(ep::name.eq(name)).execute(conn)?;
@@ -397,7 +393,11 @@ pub fn list(
 
 pub fn set_tag(st: &AppState, id: &str, key: &str, value: Option<&str>) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        let n: i64 = ep::table.find(id).count().get_result(conn)?;
+        let n: i64 = ep::table
+            .find(id)
+            .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
+            .count()
+            .get_result(conn)?;
         if n == 0 {
             return Err(not_found("GatewayEndpoint", "endpoint_id", id));
         }
@@ -412,7 +412,11 @@ pub fn set_tag(st: &AppState, id: &str, key: &str, value: Option<&str>) -> ApiRe
 
 pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        let n: i64 = ep::table.find(id).count().get_result(conn)?;
+        let n: i64 = ep::table
+            .find(id)
+            .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
+            .count()
+            .get_result(conn)?;
         if n == 0 {
             return Err(not_found("GatewayEndpoint", "endpoint_id", id));
         }

@@ -19,7 +19,11 @@ const BINDABLE: &[&str] = &["scorer"];
 
 macro_rules! endpoint_must_exist {
     ($conn:expr, $id:expr) => {{
-        let n: i64 = ep::table.find($id).count().get_result($conn)?;
+        let n: i64 = ep::table
+            .find($id)
+            .filter(ep::workspace.eq(crate::workspace::effective().to_string()))
+            .count()
+            .get_result($conn)?;
         if n == 0 {
             return Err(not_found("GatewayEndpoint", "endpoint_id", $id));
         }
@@ -73,9 +77,13 @@ pub fn attach(
                 mm::created_at.eq(now),
             ))
             .execute(conn)?;
-        diesel::update(ep::table.find(endpoint))
-            .set(ep::last_updated_at.eq(now))
-            .execute(conn)?;
+        diesel::update(
+            ep::table
+                .find(endpoint)
+                .filter(ep::workspace.eq(crate::workspace::effective().to_string())),
+        )
+        .set(ep::last_updated_at.eq(now))
+        .execute(conn)?;
         Ok(())
     })?;
     super::endpoints::get(st, endpoint)?
@@ -100,9 +108,13 @@ pub fn detach(st: &AppState, endpoint: &str, definition: &str) -> ApiResult<()> 
                 "Model definition '{definition}' is not attached to endpoint '{endpoint}'"
             )));
         }
-        diesel::update(ep::table.find(endpoint))
-            .set(ep::last_updated_at.eq(now_ms()))
-            .execute(conn)?;
+        diesel::update(
+            ep::table
+                .find(endpoint)
+                .filter(ep::workspace.eq(crate::workspace::effective().to_string())),
+        )
+        .set(ep::last_updated_at.eq(now_ms()))
+        .execute(conn)?;
         Ok(())
     })
 }

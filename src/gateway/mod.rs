@@ -33,6 +33,7 @@ pub fn given(s: &Option<String>) -> Option<&str> {
 macro_rules! name_free {
     ($conn:expr, $table:ident, $name_col:ident, $id_col:ident, $name:expr, $except:expr, $what:expr) => {{
         let n: i64 = $table::table
+            .filter($table::workspace.eq(&*$crate::workspace::effective()))
             .filter($table::$name_col.eq($name).and($table::$id_col.ne($except)))
             .count()
             .get_result($conn)?;
@@ -49,7 +50,13 @@ pub(crate) use name_free;
 /// Delete the row of `$table` with id `$id`, or answer stock's 404 for `$entity` by `$key`.
 macro_rules! delete_or_404 {
     ($conn:expr, $table:ident, $id:expr, $entity:expr, $key:expr) => {
-        match diesel::delete($table::table.find($id)).execute($conn)? {
+        match diesel::delete(
+            $table::table
+                .find($id)
+                .filter($table::workspace.eq(&*$crate::workspace::effective())),
+        )
+        .execute($conn)?
+        {
             0 => Err($crate::gateway::not_found($entity, $key, $id)),
             _ => Ok(()),
         }

@@ -23,10 +23,10 @@ pub(super) type Row = (
     Option<String>,
 );
 
-/// The columns of a definition with its secret's name (a left join: the secret may be gone).
-macro_rules! definitions {
+/// A definition's columns with its secret's name, as [`Row`] reads them.
+macro_rules! definition_columns {
     () => {
-        md::table.left_join(sc::table).select((
+        (
             md::model_definition_id,
             md::name,
             md::secret_id,
@@ -37,7 +37,18 @@ macro_rules! definitions {
             md::last_updated_at,
             md::created_by,
             md::last_updated_by,
-        ))
+        )
+    };
+}
+pub(crate) use definition_columns;
+
+/// The columns of a definition with its secret's name (a left join: the secret may be gone).
+macro_rules! definitions {
+    () => {
+        md::table
+            .left_join(sc::table)
+            .filter(md::workspace.eq(crate::workspace::effective().to_string()))
+            .select(definition_columns!())
     };
 }
 
@@ -70,7 +81,11 @@ pub(super) fn wire(r: Row) -> ModelDefinition {
 
 macro_rules! secret_must_exist {
     ($conn:expr, $id:expr) => {{
-        let n: i64 = sc::table.find($id).count().get_result($conn)?;
+        let n: i64 = sc::table
+            .find($id)
+            .filter(sc::workspace.eq(crate::workspace::effective().to_string()))
+            .count()
+            .get_result($conn)?;
         if n == 0 {
             return Err(not_found("GatewaySecret", "secret_id", $id));
         }
@@ -98,6 +113,7 @@ pub fn create(st: &AppState, req: &CreateModelDefinition) -> ApiResult<ModelDefi
         );
         diesel::insert_into(md::table)
             .values((
+                md::workspace.eq(crate::workspace::effective().to_string()),
                 md::model_definition_id.eq(&id),
                 md::name.eq(name),
                 md::secret_id.eq(secret),
@@ -147,7 +163,11 @@ pub fn update(st: &AppState, req: &UpdateModelDefinition) -> ApiResult<ModelDefi
     let id = required(&req.model_definition_id, "model_definition_id")?;
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let n: i64 = md::table.find(id).count().get_result(conn)?;
+        let n: i64 = md::table
+            .find(id)
+            .filter(md::workspace.eq(crate::workspace::effective().to_string()))
+            .count()
+            .get_result(conn)?;
         if n == 0 {
             return Err(not_found(
                 "GatewayModelDefinition",
@@ -165,33 +185,57 @@ pub fn update(st: &AppState, req: &UpdateModelDefinition) -> ApiResult<ModelDefi
                 id,
                 "Model definition"
             );
-            diesel::update(md::table.find(id))
-                .set(md::name.eq(name))
-                .execute(conn)?;
+            diesel::update(
+                md::table
+                    .find(id)
+                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(md::name.eq(name))
+            .execute(conn)?;
         }
         if let Some(s) = given(&req.secret_id) {
             secret_must_exist!(conn, s);
-            diesel::update(md::table.find(id))
-                .set(md::secret_id.eq(s))
-                .execute(conn)?;
+            diesel::update(
+                md::table
+                    .find(id)
+                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(md::secret_id.eq(s))
+            .execute(conn)?;
         }
         if let Some(m) = given(&req.model_name) {
-            diesel::update(md::table.find(id))
-                .set(md::model_name.eq(m))
-                .execute(conn)?;
+            diesel::update(
+                md::table
+                    .find(id)
+                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(md::model_name.eq(m))
+            .execute(conn)?;
         }
         if let Some(p) = given(&req.provider) {
-            diesel::update(md::table.find(id))
-                .set(md::provider.eq(p))
-                .execute(conn)?;
-        }
-        diesel::update(md::table.find(id))
-            .set(md::last_updated_at.eq(now))
+            diesel::update(
+                md::table
+                    .find(id)
+                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(md::provider.eq(p))
             .execute(conn)?;
+        }
+        diesel::update(
+            md::table
+                .find(id)
+                .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+        )
+        .set(md::last_updated_at.eq(now))
+        .execute(conn)?;
         if let Some(by) = given(&req.updated_by) {
-            diesel::update(md::table.find(id))
-                .set(md::last_updated_by.eq(by))
-                .execute(conn)?;
+            diesel::update(
+                md::table
+                    .find(id)
+                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(md::last_updated_by.eq(by))
+            .execute(conn)?;
         }
         Ok(())
     })?;

@@ -179,6 +179,7 @@ pub fn create(st: &AppState, req: &CreateSecret) -> ApiResult<SecretInfo> {
         name_free!(conn, sc, secret_name, secret_id, name, "", "Secret");
         diesel::insert_into(sc::table)
             .values((
+                sc::workspace.eq(crate::workspace::effective().to_string()),
                 sc::secret_id.eq(&id),
                 sc::secret_name.eq(name),
                 sc::encrypted_value.eq(&sealed.encrypted_value),
@@ -231,26 +232,38 @@ pub fn update(st: &AppState, req: &UpdateSecret) -> ApiResult<SecretInfo> {
         let name = name.ok_or_else(|| not_found("GatewaySecret", "secret_id", id))?;
         if let Some(v) = &value {
             let sealed = crypto::encrypt(Kek::from_env(), &plain(v), id, &name)?;
-            diesel::update(sc::table.find(id))
-                .set((
-                    sc::encrypted_value.eq(&sealed.encrypted_value),
-                    sc::wrapped_dek.eq(&sealed.wrapped_dek),
-                    sc::kek_version.eq(sealed.kek_version),
-                    sc::masked_value.eq(masked(v)),
-                ))
-                .execute(conn)?;
-        }
-        if let Some(a) = &auth {
-            diesel::update(sc::table.find(id))
-                .set(sc::auth_config.eq(text(a)))
-                .execute(conn)?;
-        }
-        diesel::update(sc::table.find(id))
+            diesel::update(
+                sc::table
+                    .find(id)
+                    .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
+            )
             .set((
-                sc::last_updated_by.eq(given(&req.updated_by)),
-                sc::last_updated_at.eq(now),
+                sc::encrypted_value.eq(&sealed.encrypted_value),
+                sc::wrapped_dek.eq(&sealed.wrapped_dek),
+                sc::kek_version.eq(sealed.kek_version),
+                sc::masked_value.eq(masked(v)),
             ))
             .execute(conn)?;
+        }
+        if let Some(a) = &auth {
+            diesel::update(
+                sc::table
+                    .find(id)
+                    .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
+            )
+            .set(sc::auth_config.eq(text(a)))
+            .execute(conn)?;
+        }
+        diesel::update(
+            sc::table
+                .find(id)
+                .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
+        )
+        .set((
+            sc::last_updated_by.eq(given(&req.updated_by)),
+            sc::last_updated_at.eq(now),
+        ))
+        .execute(conn)?;
         Ok(())
     })?;
     get(st, id)
@@ -260,16 +273,23 @@ pub fn update(st: &AppState, req: &UpdateSecret) -> ApiResult<SecretInfo> {
 pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
     use crate::db::schema::model_definitions as md;
     db_write!(st.db, |conn| {
-        diesel::update(md::table.filter(md::secret_id.eq(id)))
-            .set(md::secret_id.eq(None::<String>))
-            .execute(conn)?;
+        diesel::update(
+            md::table
+                .filter(md::workspace.eq(crate::workspace::effective().to_string()))
+                .filter(md::secret_id.eq(id)),
+        )
+        .set(md::secret_id.eq(None::<String>))
+        .execute(conn)?;
         delete_or_404!(conn, sc, id, "GatewaySecret", "secret_id")
     })
 }
 
 pub fn list(st: &AppState, provider: Option<&str>) -> ApiResult<Vec<SecretInfo>> {
     let rows: Vec<Row> = db_read!(st.db, |conn| {
-        let mut q = sc::table.select(info_columns!()).into_boxed();
+        let mut q = sc::table
+            .filter(sc::workspace.eq(crate::workspace::effective().to_string()))
+            .select(info_columns!())
+            .into_boxed();
         if let Some(p) = provider {
             q = q.filter(sc::provider.eq(p));
         }

@@ -71,6 +71,12 @@ pub struct Job {
 }
 
 impl Job {
+    /// The workspace the job was enqueued in (`None`: workspaces off, or `default`).
+    pub fn workspace(&self) -> Option<std::sync::Arc<str>> {
+        let v: serde_json::Value = serde_json::from_str(&self.payload).ok()?;
+        v.get(WORKSPACE_FIELD)?.as_str().map(std::sync::Arc::from)
+    }
+
     pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, JobError> {
         serde_json::from_str(&self.payload)
             .map_err(|e| JobError::permanent(format!("bad payload for {}: {e}", self.kind)))
@@ -117,14 +123,25 @@ impl From<ApiError> for JobError {
     }
 }
 
+/// The payload field naming a job's workspace.
+const WORKSPACE_FIELD: &str = "_workspace";
+
 /// Put `job` in the queue inside the caller's write transaction (so it commits, or not, with the change
 /// that asks for it). A job whose key is already queued is merged into that one.
 pub fn enqueue_in<C: InsertRows>(conn: &mut C, job: &NewJob) -> ApiResult<()> {
     let now = crate::service::now_ms();
+    // The job runs in the workspace it was asked for in (its key, too, is that workspace's).
+    let (mut key, mut payload) = (job.key.clone(), job.payload.clone());
+    if let Some(ws) = crate::workspace::current().filter(|w| &**w != crate::workspace::DEFAULT) {
+        key = key.map(|k| format!("{ws}/{k}"));
+        if let Some(o) = payload.as_object_mut() {
+            o.insert(WORKSPACE_FIELD.into(), ws.to_string().into());
+        }
+    }
     let row = vec![
         Bind::Text(job.kind.to_string()),
-        Bind::OptText(job.key.clone()),
-        Bind::Text(job.payload.to_string()),
+        Bind::OptText(key),
+        Bind::Text(payload.to_string()),
         Bind::Text("queued".into()),
         Bind::Int(0),
         Bind::Int(job.max_attempts.into()),

@@ -70,7 +70,8 @@ pub fn start(queue: Arc<Queue>, handlers: Handlers, n: usize, idle_poll: Duratio
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::error::ApiResult<T> + Send + 'static,
 ) -> crate::error::ApiResult<T> {
-    tokio::task::spawn_blocking(f)
+    let ws = crate::workspace::current();
+    tokio::task::spawn_blocking(move || crate::workspace::within(ws, f))
         .await
         .map_err(|e| crate::error::ApiError::internal(format!("job worker failed: {e}")))?
 }
@@ -106,7 +107,8 @@ async fn run_one(queue: &Arc<Queue>, handlers: &Handlers, job: Job) {
         return;
     };
     // The handler runs in its own task, so that a panic in it is one failed attempt, not a dead worker.
-    let mut task = tokio::spawn(handler(job));
+    let ws = job.workspace();
+    let mut task = tokio::spawn(crate::workspace::scope(ws, handler(job)));
     let mut tick = tokio::time::interval(queue.lease() / 3);
     tick.tick().await;
     let outcome = loop {

@@ -23,7 +23,7 @@ pub fn to_wire(row: ExperimentRow, tags: Vec<KeyValue>) -> Experiment {
         last_update_time: row.last_update_time,
         creation_time: row.creation_time,
         tags,
-        workspace: "default".into(),
+        workspace: crate::workspace::effective().to_string(),
     }
 }
 
@@ -51,7 +51,13 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
             v::MAX_EXPERIMENT_NAME_LENGTH
         )));
     }
-    let location = match req.artifact_location.as_deref().filter(|s| !s.is_empty()) {
+    let given = req.artifact_location.as_deref().filter(|s| !s.is_empty());
+    if given.is_some() && crate::workspace::current().is_some() {
+        return Err(ApiError::invalid(
+            "artifact_location cannot be specified when workspaces are enabled",
+        ));
+    }
+    let location = match given {
         Some(l) if l.starts_with("runs:") => {
             return Err(ApiError::invalid(format!(
                 "Artifact location cannot be a runs:/ URI. Given: '{l}'"
@@ -67,11 +73,13 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
         validate_tag(key, &value)?;
         tags.push((key.to_string(), value));
     }
-    let root = st.artifact_root.clone();
+    let root = crate::workspace::store::artifact_root(st)?;
+    let ws = crate::workspace::effective();
     let now = now_ms();
     let id = db_write!(st.db, |conn| {
         let taken: i64 = ex::table
             .filter(ex::name.eq(name))
+            .filter(ex::workspace.eq(&*ws))
             .count()
             .get_result(conn)?;
         if taken > 0 {
@@ -87,7 +95,7 @@ pub fn create(st: &AppState, req: &CreateExperiment) -> ApiResult<String> {
             last_update_time: now,
         };
         let id: i32 = diesel::insert_into(ex::table)
-            .values(&row)
+            .values((&row, ex::workspace.eq(&*ws)))
             .returning(ex::experiment_id)
             .get_result(conn)?;
         let id = i64::from(id);
@@ -148,6 +156,7 @@ pub fn get_by_name(st: &AppState, name: &str) -> ApiResult<Experiment> {
     // Resolve the name to an id only; `get` then loads the row with its tags.
     let id: Option<i32> = db_read!(st.db, |conn| ex::table
         .filter(ex::name.eq(name))
+        .filter(ex::workspace.eq(&*crate::workspace::effective()))
         .select(ex::experiment_id)
         .first(conn)
         .optional()?);
@@ -175,7 +184,10 @@ pub fn search(
         .map(|o| parse::parse_order_by(o))
         .collect::<Result<_, _>>()?;
     let mut buf = SqlBuf::new(st.db.dialect);
-    buf.push("SELECT experiments.* FROM experiments WHERE 1 = 1");
+    buf.push("SELECT experiments.* FROM experiments WHERE experiments.workspace = ")
+        .bind(search::Bind::Text(
+            crate::workspace::effective().to_string(),
+        ));
     if let Some(stage) = v::lifecycle_filter("view_type", req.view_type.as_deref())? {
         buf.push(" AND experiments.lifecycle_stage = ")
             .bind(search::Bind::Text(stage.into()));
@@ -227,7 +239,7 @@ pub fn set_deleted(st: &AppState, id: &str, deleted: bool) -> ApiResult<()> {
     };
     let now = now_ms();
     db_write!(st.db, |conn| {
-        let row: Option<ExperimentRow> = ex::table.find(Int32::from(id)).first(conn).optional()?;
+        let row: Option<ExperimentRow> = fetch_experiment!(conn, id).ok();
         // As MLflow: delete looks among active experiments only, restore among deleted ones; otherwise 404.
         match row {
             Some(r) if r.lifecycle_stage == from => {}
@@ -267,6 +279,7 @@ pub fn rename(st: &AppState, id: &str, new_name: &str) -> ApiResult<()> {
         if row.name != new_name {
             let taken: i64 = ex::table
                 .filter(ex::name.eq(new_name))
+                .filter(ex::workspace.eq(&*crate::workspace::effective()))
                 .count()
                 .get_result(conn)?;
             if taken > 0 {

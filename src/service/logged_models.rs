@@ -22,6 +22,31 @@ use crate::types::registry_requests::{CreateLoggedModel, SearchLoggedModels};
 use crate::types::requests::{required, KeyValueIn};
 use crate::{db_read, db_write, load_dynamic};
 
+/// The logged model `$id` (404 when missing, or deleted unless `$allow_deleted`), found only from its
+/// experiment's workspace.
+macro_rules! lm_row {
+    ($conn:expr, $id:expr, $allow_deleted:expr) => {
+        row(
+            lm::table
+                .find($id)
+                .filter(
+                    lm::experiment_id.eq_any(
+                        crate::db::schema::experiments::table
+                            .filter(
+                                crate::db::schema::experiments::workspace
+                                    .eq(&*crate::workspace::effective()),
+                            )
+                            .select(crate::db::schema::experiments::experiment_id),
+                    ),
+                )
+                .first($conn)
+                .optional()?,
+            $id,
+            $allow_deleted,
+        )
+    };
+}
+
 use crate::types::registry::{
     logged_model_status_name, logged_model_status_number, LOGGED_MODEL_STATUSES as STATUSES,
 };
@@ -146,11 +171,7 @@ fn row(
 
 pub fn get(st: &AppState, id: &str, allow_deleted: bool) -> ApiResult<LoggedModel> {
     let (r, params, tags, metrics) = db_read!(st.db, |conn| {
-        let r = row(
-            lm::table.find(id).first(conn).optional()?,
-            id,
-            allow_deleted,
-        )?;
+        let r = lm_row!(conn, id, allow_deleted)?;
         let (params, tags, metrics) = side_rows!(conn, &[id.to_string()])?;
         (r, params, tags, metrics)
     });
@@ -225,7 +246,7 @@ pub fn finalize(st: &AppState, id: &str, status: Option<&str>) -> ApiResult<Logg
     let status = logged_model_status_number(status).unwrap_or(0);
     let now = now_ms();
     db_write!(st.db, |conn| {
-        row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        lm_row!(conn, id, false)?;
         diesel::update(lm::table.find(id))
             .set((lm::status.eq(status), lm::last_updated_timestamp_ms.eq(now)))
             .execute(conn)?;
@@ -238,7 +259,7 @@ pub fn finalize(st: &AppState, id: &str, status: Option<&str>) -> ApiResult<Logg
 pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
     let now = now_ms();
     db_write!(st.db, |conn| {
-        row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        lm_row!(conn, id, false)?;
         diesel::update(lm::table.find(id))
             .set((
                 lm::lifecycle_stage.eq("deleted"),
@@ -253,7 +274,7 @@ pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
 pub fn set_tags(st: &AppState, id: &str, tags: &[KeyValueIn]) -> ApiResult<()> {
     let pairs = pairs(tags, "tag")?;
     db_write!(st.db, |conn| {
-        let model = row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        let model = lm_row!(conn, id, false)?;
         for r in kv_rows(id, model.experiment_id, pairs.clone()) {
             let value = r.value.clone();
             diesel::insert_into(lmt::table)
@@ -269,7 +290,7 @@ pub fn set_tags(st: &AppState, id: &str, tags: &[KeyValueIn]) -> ApiResult<()> {
 
 pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        lm_row!(conn, id, false)?;
         let n = diesel::delete(lmt::table.filter(lmt::model_id.eq(id).and(lmt::key.eq(key))))
             .execute(conn)?;
         if n == 0 {
@@ -284,7 +305,7 @@ pub fn delete_tag(st: &AppState, id: &str, key: &str) -> ApiResult<()> {
 pub fn log_params(st: &AppState, id: &str, params: &[KeyValueIn]) -> ApiResult<()> {
     let pairs = pairs(params, "param")?;
     db_write!(st.db, |conn| {
-        let model = row(lm::table.find(id).first(conn).optional()?, id, false)?;
+        let model = lm_row!(conn, id, false)?;
         for r in &kv_rows(id, model.experiment_id, pairs.clone()) {
             diesel::insert_into(lmp::table)
                 .values((
@@ -336,6 +357,11 @@ pub fn search(
     let mut buf = SqlBuf::new(st.db.dialect);
     buf.push("SELECT logged_models.* FROM logged_models WHERE logged_models.lifecycle_stage = 'active' AND logged_models.experiment_id IN ");
     buf.bind_list(exp_ids);
+    if let Some(ws) = crate::workspace::current() {
+        buf.push(" AND logged_models.experiment_id IN (SELECT experiment_id FROM experiments WHERE workspace = ")
+            .bind(Bind::Text(ws.to_string()))
+            .push(")");
+    }
     push_datasets(&mut buf, &req.datasets)?;
     visible.push(&mut buf, "logged_models.experiment_id", true);
     search::sql::push_where(&mut buf, &targets::LOGGED_MODELS, &filter)?;
@@ -386,10 +412,5 @@ fn push_datasets(
 
 /// The artifact location of an active logged model (for its artifact routes and `models:/m-…` sources).
 pub fn artifact_location(st: &AppState, id: &str) -> ApiResult<String> {
-    Ok(db_read!(st.db, |conn| row(
-        lm::table.find(id).first(conn).optional()?,
-        id,
-        false
-    )?)
-    .artifact_location)
+    Ok(db_read!(st.db, |conn| lm_row!(conn, id, false)?).artifact_location)
 }

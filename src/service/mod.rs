@@ -5,6 +5,8 @@ macro_rules! fetch_experiment {
     ($conn:expr, $id:expr) => {{
         let row: Option<$crate::db::models::ExperimentRow> = $crate::db::schema::experiments::table
             .find($crate::db::columns::Int32::from($id))
+            .filter($crate::db::schema::experiments::workspace.eq(&*$crate::workspace::effective()))
+            .select($crate::db::models::ExperimentRow::as_select())
             .first($conn)
             .optional()?;
         row.ok_or_else(|| $crate::service::experiments::not_found($id))
@@ -82,6 +84,8 @@ pub struct AppState {
     pub serving: Option<Arc<crate::serving::Serving>>,
     /// The basic-auth app, with `--app-name basic-auth`.
     pub auth: Option<Arc<crate::auth::Auth>>,
+    /// Workspaces recently seen to exist (`--enable-workspaces`).
+    pub workspaces: Arc<crate::workspace::middleware::Known>,
 }
 
 impl AppState {
@@ -109,6 +113,7 @@ impl AppState {
             bridge: None,
             serving: None,
             auth: None,
+            workspaces: Default::default(),
             scan: Arc::new(crate::scan::Options {
                 advisories: Arc::new(crate::scan::Advisories::snapshot()),
                 ..Default::default()

@@ -64,6 +64,7 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             crate::resolve_source!(conn, &source, run_id, model_id)
         };
         let top: Option<i32> = mv::table
+            .filter(mv::workspace.eq(&*crate::workspace::effective()))
             .filter(mv::name.eq(&name))
             .select(diesel::dsl::max(mv::version))
             .first(conn)?;
@@ -83,7 +84,12 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
             status: "READY".into(),
             status_message: None,
         };
-        diesel::insert_into(mv::table).values(row).execute(conn)?;
+        diesel::insert_into(mv::table)
+            .values((
+                row.clone(),
+                mv::workspace.eq(&*crate::workspace::effective()),
+            ))
+            .execute(conn)?;
         let rows: Vec<ModelVersionTagRow> = tags
             .iter()
             .map(|(k, val)| ModelVersionTagRow {
@@ -93,10 +99,19 @@ pub fn create(st: &AppState, req: &CreateModelVersion) -> ApiResult<ModelVersion
                 value: val.clone(),
             })
             .collect();
+        let ws = crate::workspace::effective();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| (r.clone(), mvt::workspace.eq(&*ws)))
+            .collect();
         diesel::insert_into(mvt::table).values(rows).execute(conn)?;
-        diesel::update(rm::table.find(&name))
-            .set(rm::last_updated_time.eq(now))
-            .execute(conn)?;
+        diesel::update(
+            rm::table
+                .find(&name)
+                .filter(rm::workspace.eq(&*crate::workspace::effective())),
+        )
+        .set(rm::last_updated_time.eq(now))
+        .execute(conn)?;
         if let Some(m) = resolved.model {
             // The logged model lists its registrations in the tag `mlflow.modelVersions`.
             let key = "mlflow.modelVersions";
@@ -172,9 +187,13 @@ macro_rules! touch_version {
             diesel::update(mv::table.find((&$row.name, Int32::from($row.version))))
                 .set(mv::last_updated_time.eq($now))
                 .execute($conn)?;
-            diesel::update(rm::table.find($name))
-                .set(rm::last_updated_time.eq($now))
-                .execute($conn)?;
+            diesel::update(
+                rm::table
+                    .find($name)
+                    .filter(rm::workspace.eq(&*crate::workspace::effective())),
+            )
+            .set(rm::last_updated_time.eq($now))
+            .execute($conn)?;
             Ok(())
         })
     }};
@@ -213,12 +232,14 @@ pub fn transition(
     touch_version!(st, name, version, |conn, row, now| {
         if archive {
             diesel::update(
-                mv::table.filter(
-                    mv::name
-                        .eq(name)
-                        .and(mv::current_stage.eq(stage))
-                        .and(mv::version.ne(Int32::from(row.version))),
-                ),
+                mv::table
+                    .filter(mv::workspace.eq(&*crate::workspace::effective()))
+                    .filter(
+                        mv::name
+                            .eq(name)
+                            .and(mv::current_stage.eq(stage))
+                            .and(mv::version.ne(Int32::from(row.version))),
+                    ),
             )
             .set((
                 mv::current_stage.eq("Archived"),
@@ -237,7 +258,9 @@ pub fn transition(
 pub fn delete(st: &AppState, name: &str, version: i64) -> ApiResult<()> {
     touch_version!(st, name, version, |conn, row, now| {
         diesel::delete(
-            ra::table.filter(ra::name.eq(name).and(ra::version.eq(Int32::from(version)))),
+            ra::table
+                .filter(ra::workspace.eq(&*crate::workspace::effective()))
+                .filter(ra::name.eq(name).and(ra::version.eq(Int32::from(version)))),
         )
         .execute(conn)?;
         diesel::update(mv::table.find((&row.name, Int32::from(row.version))))
@@ -263,16 +286,17 @@ pub fn set_tag(
     super::scans::guard_tag(&key)?;
     db_write!(st.db, |conn| {
         mv_row!(conn, name, version)?;
-        // MLflow's key is (workspace, key, name, version); the workspace is left to its default.
+        // MLflow's key is (workspace, key, name, version).
         let row = vec![
             Bind::Text(key.clone()),
             Bind::Text(value.clone()),
             Bind::Text(name.to_string()),
             Bind::Int(version),
+            Bind::Text(crate::workspace::effective().to_string()),
         ];
         conn.insert_rows(
             "model_version_tags",
-            &["key", "value", "name", "version"],
+            &["key", "value", "name", "version", "workspace"],
             &[row],
             "ON CONFLICT (workspace, key, name, version) DO UPDATE SET value = excluded.value",
         )?;
@@ -335,7 +359,7 @@ pub fn search(
     visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<ModelVersion>, Option<String>)> {
     let exclude = " AND NOT EXISTS (SELECT 1 FROM model_version_tags p \
-                   WHERE p.name = model_versions.name AND p.value = 'true' AND p.key = ";
+                   WHERE p.name = model_versions.name AND p.workspace = model_versions.workspace AND p.value = 'true' AND p.key = ";
     let (buf, max, offset) = registry_query(
         st,
         &crate::search::targets::MODEL_VERSIONS,

@@ -54,7 +54,13 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
         .any(|(k, v)| k == IS_PROMPT && v.eq_ignore_ascii_case("true"));
     let data = serde_json::json!({"name": name, "tags": rr::tag_object(&tags), "description": req.description});
     db_write!(st.db, |conn| {
-        if rm::table.find(&name).count().get_result::<i64>(conn)? > 0 {
+        if rm::table
+            .find(&name)
+            .filter(rm::workspace.eq(&*crate::workspace::effective()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+        {
             return Err(ApiError::already_exists(format!(
                 "Registered Model (name={name}) already exists."
             )));
@@ -65,7 +71,12 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
             last_updated_time: now,
             description: req.description.clone(),
         };
-        diesel::insert_into(rm::table).values(&row).execute(conn)?;
+        diesel::insert_into(rm::table)
+            .values((
+                row.clone(),
+                rm::workspace.eq(&*crate::workspace::effective()),
+            ))
+            .execute(conn)?;
         let rows: Vec<RegisteredModelTagRow> = tags
             .iter()
             .map(|(k, val)| RegisteredModelTagRow {
@@ -74,9 +85,12 @@ pub fn create(st: &AppState, req: &CreateRegisteredModel) -> ApiResult<Registere
                 value: val.clone(),
             })
             .collect();
-        diesel::insert_into(rmt::table)
-            .values(&rows)
-            .execute(conn)?;
+        let ws = crate::workspace::effective();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| (r.clone(), rmt::workspace.eq(&*ws)))
+            .collect();
+        diesel::insert_into(rmt::table).values(rows).execute(conn)?;
         let entity = rr::entity(prompt, "REGISTERED_MODEL", "PROMPT");
         webhooks::fire_in(conn, entity, "CREATED", data.clone())
     })?;
@@ -100,9 +114,12 @@ pub fn get(st: &AppState, name: &str) -> ApiResult<RegisteredModel> {
 macro_rules! lock_versions {
     ($st:expr, $conn:expr, $name:expr) => {
         if $st.db.dialect == crate::db::Dialect::Postgres {
-            diesel::sql_query("SELECT version FROM model_versions WHERE name = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>($name)
-                .execute($conn)?;
+            diesel::sql_query(format!(
+                "SELECT version FROM model_versions WHERE name = $1{} FOR UPDATE",
+                crate::workspace::sql_predicate("workspace")
+            ))
+            .bind::<diesel::sql_types::Text, _>($name)
+            .execute($conn)?;
         }
     };
 }
@@ -112,16 +129,27 @@ pub fn rename(st: &AppState, name: &str, new_name: &str) -> ApiResult<Registered
     let now = now_ms();
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        if name != new_name && rm::table.find(new_name).count().get_result::<i64>(conn)? > 0 {
+        if name != new_name
+            && rm::table
+                .find(new_name)
+                .filter(rm::workspace.eq(&*crate::workspace::effective()))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        {
             return Err(ApiError::already_exists(format!(
                 "Registered Model (name={new_name}) already exists."
             )));
         }
         // The rename cascades to versions and their tags.
         lock_versions!(st, conn, name);
-        diesel::update(rm::table.find(name))
-            .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
-            .execute(conn)?;
+        diesel::update(
+            rm::table
+                .find(name)
+                .filter(rm::workspace.eq(&*crate::workspace::effective())),
+        )
+        .set((rm::name.eq(new_name), rm::last_updated_time.eq(now)))
+        .execute(conn)?;
         let pending = crate::pending_scans!(conn, new_name);
         super::scans::follow_rename_in(conn, new_name, &pending)
     })?;
@@ -132,12 +160,16 @@ pub fn update(st: &AppState, name: &str, description: Option<&str>) -> ApiResult
     let now = now_ms();
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        diesel::update(rm::table.find(name))
-            .set((
-                rm::description.eq(description),
-                rm::last_updated_time.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            rm::table
+                .find(name)
+                .filter(rm::workspace.eq(&*crate::workspace::effective())),
+        )
+        .set((
+            rm::description.eq(description),
+            rm::last_updated_time.eq(now),
+        ))
+        .execute(conn)?;
         Ok(())
     })?;
     get(st, name)
@@ -150,11 +182,15 @@ pub fn delete(st: &AppState, name: &str) -> ApiResult<()> {
         use crate::db::schema::model_version_tags as mvt;
         rm_row!(conn, name)?;
         lock_versions!(st, conn, name);
-        diesel::delete(mvt::table.filter(mvt::name.eq(name))).execute(conn)?;
-        diesel::delete(mv::table.filter(mv::name.eq(name))).execute(conn)?;
-        diesel::delete(rmt::table.filter(rmt::name.eq(name))).execute(conn)?;
-        diesel::delete(ra::table.filter(ra::name.eq(name))).execute(conn)?;
-        diesel::delete(rm::table.find(name)).execute(conn)?;
+        // Versions' tags, versions, tags, aliases, then the model, of this workspace only.
+        let ws = crate::workspace::effective();
+        macro_rules! drop_named {
+            ($($t:ident),*) => {$(
+                diesel::delete($t::table.filter($t::workspace.eq(&*ws)).filter($t::name.eq(name)))
+                    .execute(conn)?;
+            )*};
+        }
+        drop_named!(mvt, mv, rmt, ra, rm);
         Ok(())
     })
 }
@@ -168,15 +204,16 @@ pub fn set_tag(
     let (key, value) = tag_pair(key, value)?;
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        // MLflow's key is (workspace, key, name); the workspace is left to its default.
+        // MLflow's key is (workspace, key, name).
         let row = vec![
             Bind::Text(key.clone()),
             Bind::Text(value.clone()),
             Bind::Text(name.to_string()),
+            Bind::Text(crate::workspace::effective().to_string()),
         ];
         conn.insert_rows(
             "registered_model_tags",
-            &["key", "value", "name"],
+            &["key", "value", "name", "workspace"],
             &[row],
             "ON CONFLICT (workspace, key, name) DO UPDATE SET value = excluded.value",
         )?;
@@ -195,8 +232,12 @@ pub fn delete_tag(st: &AppState, name: &str, key: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
         let prompt = is_prompt_model!(conn, name);
-        diesel::delete(rmt::table.filter(rmt::name.eq(name).and(rmt::key.eq(key))))
-            .execute(conn)?;
+        diesel::delete(
+            rmt::table
+                .filter(rmt::workspace.eq(&*crate::workspace::effective()))
+                .filter(rmt::name.eq(name).and(rmt::key.eq(key))),
+        )
+        .execute(conn)?;
         if prompt {
             let data = serde_json::json!({"name": name, "key": key});
             webhooks::fire_in(conn, "PROMPT_TAG", "DELETED", data)?;
@@ -242,21 +283,26 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
     let now = now_ms();
     db_write!(st.db, |conn| {
         crate::mv_row!(conn, name, version)?;
-        // MLflow's key is (workspace, name, alias); the workspace is left to its default.
+        // MLflow's key is (workspace, name, alias).
         let row = vec![
             Bind::Text(alias.to_string()),
             Bind::Int(version),
             Bind::Text(name.to_string()),
+            Bind::Text(crate::workspace::effective().to_string()),
         ];
         conn.insert_rows(
             "registered_model_aliases",
-            &["alias", "version", "name"],
+            &["alias", "version", "name", "workspace"],
             &[row],
             "ON CONFLICT (workspace, name, alias) DO UPDATE SET version = excluded.version",
         )?;
-        diesel::update(rm::table.find(name))
-            .set(rm::last_updated_time.eq(now))
-            .execute(conn)?;
+        diesel::update(
+            rm::table
+                .find(name)
+                .filter(rm::workspace.eq(&*crate::workspace::effective())),
+        )
+        .set(rm::last_updated_time.eq(now))
+        .execute(conn)?;
         let entity = rr::entity(
             is_prompt_model!(conn, name),
             "MODEL_VERSION_ALIAS",
@@ -274,8 +320,12 @@ pub fn set_alias(st: &AppState, name: &str, alias: &str, version: Option<&str>) 
 pub fn delete_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
         rm_row!(conn, name)?;
-        diesel::delete(ra::table.filter(ra::name.eq(name).and(ra::alias.eq(alias))))
-            .execute(conn)?;
+        diesel::delete(
+            ra::table
+                .filter(ra::workspace.eq(&*crate::workspace::effective()))
+                .filter(ra::name.eq(name).and(ra::alias.eq(alias))),
+        )
+        .execute(conn)?;
         let entity = rr::entity(
             is_prompt_model!(conn, name),
             "MODEL_VERSION_ALIAS",
@@ -300,6 +350,7 @@ pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVe
         rm_row!(conn, name)?;
         let version: Option<i32> = if lower == "latest" {
             mv::table
+                .filter(mv::workspace.eq(&*crate::workspace::effective()))
                 .filter(
                     mv::name
                         .eq(name)
@@ -312,6 +363,7 @@ pub fn get_by_alias(st: &AppState, name: &str, alias: &str) -> ApiResult<ModelVe
         } else {
             ra::table
                 .find((name, alias))
+                .filter(ra::workspace.eq(&*crate::workspace::effective()))
                 .select(ra::version)
                 .first(conn)
                 .optional()?
@@ -340,11 +392,13 @@ pub fn latest_versions(
     let (rows, extras) = db_read!(st.db, |conn| {
         rm_row!(conn, name)?;
         let all: Vec<ModelVersionRow> = mv::table
+            .filter(mv::workspace.eq(&*crate::workspace::effective()))
             .filter(
                 mv::name
                     .eq(name)
                     .and(mv::current_stage.ne(rr::DELETED_STAGE)),
             )
+            .select(crate::db::models::ModelVersionRow::as_select())
             .load(conn)?;
         let rows: Vec<ModelVersionRow> = rr::latest_per_stage(all)
             .into_iter()
@@ -362,7 +416,7 @@ pub fn search(
     req: &SearchRegistry,
     visible: &crate::auth::visible::Visible,
 ) -> ApiResult<(Vec<RegisteredModel>, Option<String>)> {
-    let exclude = " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = registered_models.name \
+    let exclude = " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = registered_models.name AND p.workspace = registered_models.workspace \
                    AND p.value = 'true' AND p.key = ";
     let (buf, max, offset) = registry_query(
         st,

@@ -54,6 +54,11 @@ macro_rules! rm_row {
         let r: Option<$crate::db::models::RegisteredModelRow> =
             $crate::db::schema::registered_models::table
                 .find($name)
+                .filter(
+                    $crate::db::schema::registered_models::workspace
+                        .eq(&*$crate::workspace::effective()),
+                )
+                .select($crate::db::models::RegisteredModelRow::as_select())
                 .first($conn)
                 .optional()?;
         r.ok_or_else(|| $crate::service::registry_read::rm_not_found($name))
@@ -67,12 +72,14 @@ macro_rules! mv_row {
         use diesel::prelude::*;
         use $crate::db::schema::model_versions as mv;
         let r: Option<$crate::db::models::ModelVersionRow> = mv::table
+            .filter(mv::workspace.eq(&*$crate::workspace::effective()))
             .filter(
                 mv::name
                     .eq($name)
                     .and(mv::version.eq($crate::db::columns::Int32::from($version))),
             )
             .filter(mv::current_stage.ne($crate::service::registry_read::DELETED_STAGE))
+            .select($crate::db::models::ModelVersionRow::as_select())
             .first($conn)
             .optional()?;
         r.ok_or_else(|| $crate::service::registry_read::mv_not_found($name, $version))
@@ -87,6 +94,7 @@ macro_rules! is_prompt_model {
         use $crate::db::schema::registered_model_tags as rmt;
         let v: Option<Option<String>> = rmt::table
             .find(($name, $crate::service::registered_models::IS_PROMPT))
+            .filter(rmt::workspace.eq(&*$crate::workspace::effective()))
             .select(rmt::value)
             .first($conn)
             .optional()?;
@@ -133,14 +141,18 @@ macro_rules! mv_extras {
             $rows.iter().map(|r| r.version.into()).collect();
         let tags = $crate::service::registry_read::tags_of_versions(
             mvt::table
+                .filter(mvt::workspace.eq(&*$crate::workspace::effective()))
                 .filter(mvt::name.eq_any(&names).and(mvt::version.eq_any(&numbers)))
                 .order($crate::db::insertion_order(&*$conn))
+                .select($crate::db::models::ModelVersionTagRow::as_select())
                 .load($conn)?,
             $rows.iter().map(|r| (r.name.as_str(), r.version)),
         );
         let aliases: Vec<$crate::db::models::AliasRow> = ra::table
+            .filter(ra::workspace.eq(&*$crate::workspace::effective()))
             .filter(ra::name.eq_any(&names))
             .order((ra::name, ra::alias))
+            .select($crate::db::models::AliasRow::as_select())
             .load($conn)?;
         (tags, aliases)
     }};
@@ -157,25 +169,33 @@ macro_rules! rm_extras {
         };
         let names: &[String] = $names;
         let tags: Vec<$crate::db::models::RegisteredModelTagRow> = rmt::table
+            .filter(rmt::workspace.eq(&*$crate::workspace::effective()))
             .filter(rmt::name.eq_any(names))
             .order($crate::db::insertion_order(&*$conn))
+            .select($crate::db::models::RegisteredModelTagRow::as_select())
             .load($conn)?;
         let aliases: Vec<$crate::db::models::AliasRow> = ra::table
+            .filter(ra::workspace.eq(&*$crate::workspace::effective()))
             .filter(ra::name.eq_any(names))
             .order((ra::name, ra::alias))
+            .select($crate::db::models::AliasRow::as_select())
             .load($conn)?;
         let versions: Vec<$crate::db::models::ModelVersionRow> = mv::table
+            .filter(mv::workspace.eq(&*$crate::workspace::effective()))
             .filter(mv::name.eq_any(names))
             .filter(mv::current_stage.ne($crate::service::registry_read::DELETED_STAGE))
             .order((mv::name, mv::version))
+            .select($crate::db::models::ModelVersionRow::as_select())
             .load($conn)?;
         let latest = $crate::service::registry_read::latest_per_stage(versions);
         let numbers: Vec<$crate::db::columns::Int32> =
             latest.iter().map(|r| r.version.into()).collect();
         let vtags = $crate::service::registry_read::tags_of_versions(
             mvt::table
+                .filter(mvt::workspace.eq(&*$crate::workspace::effective()))
                 .filter(mvt::name.eq_any(names).and(mvt::version.eq_any(&numbers)))
                 .order($crate::db::insertion_order(&*$conn))
+                .select($crate::db::models::ModelVersionTagRow::as_select())
                 .load($conn)?,
             latest.iter().map(|r| (r.name.as_str(), r.version)),
         );

@@ -42,7 +42,11 @@ pub fn registry_query(
         .map(|o| parse::parse_order_by(o))
         .collect::<ApiResult<Vec<_>>>()?;
     let mut buf = SqlBuf::new(st.db.dialect);
-    buf.push(&format!("SELECT {0}.* FROM {0} WHERE 1 = 1", t.table));
+    buf.push(&format!(
+        "SELECT {0}.* FROM {0} WHERE {0}.workspace = ",
+        t.table
+    ))
+    .bind(Bind::Text(crate::workspace::effective().to_string()));
     if t.table == "model_versions" {
         buf.push(" AND model_versions.current_stage <> ")
             .bind(Bind::Text(rr::DELETED_STAGE.into()));

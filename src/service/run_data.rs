@@ -65,7 +65,19 @@ macro_rules! impl_run_reader {
         impl RunReader for $conn {
             fn run_row(&mut self, run_id: &str) -> ApiResult<RunRow> {
                 let row: Option<RunRow> = runs::table.find(run_id).first(self).optional()?;
-                row.ok_or_else(|| run_not_found(run_id))
+                let row = row.ok_or_else(|| run_not_found(run_id))?;
+                // With workspaces on, a run is found only from its experiment's workspace.
+                if let Some(ws) = crate::workspace::current() {
+                    let here: i64 = crate::db::schema::experiments::table
+                        .find(crate::db::columns::Int32::from(row.experiment_id))
+                        .filter(crate::db::schema::experiments::workspace.eq(&*ws))
+                        .count()
+                        .get_result(self)?;
+                    if here == 0 {
+                        return Err(run_not_found(run_id));
+                    }
+                }
+                Ok(row)
             }
 
             fn active_run_row(&mut self, run_id: &str) -> ApiResult<RunRow> {

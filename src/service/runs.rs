@@ -351,6 +351,13 @@ pub fn search(
             .bind(Bind::Text(stage.into()));
     }
     visible.push(&mut buf, "runs.experiment_id", true);
+    if let Some(ws) = crate::workspace::current() {
+        buf.push(
+            " AND runs.experiment_id IN (SELECT experiment_id FROM experiments WHERE workspace = ",
+        )
+        .bind(Bind::Text(ws.to_string()))
+        .push(")");
+    }
     search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
     search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;
     buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));

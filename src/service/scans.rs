@@ -88,12 +88,13 @@ fn put_tags<C: InsertRows>(
                 Bind::Text(v.clone()),
                 Bind::Text(name.into()),
                 Bind::Int(version),
+                Bind::Text(crate::workspace::effective().to_string()),
             ]
         })
         .collect();
     conn.insert_rows(
         "model_version_tags",
-        &["key", "value", "name", "version"],
+        &["key", "value", "name", "version", "workspace"],
         &rows,
         "ON CONFLICT (workspace, key, name, version) DO UPDATE SET value = excluded.value",
     )?;
@@ -116,7 +117,7 @@ pub fn queue_in<C: InsertRows>(conn: &mut C, name: &str, version: i64, why: &str
     let history = Value::Array(vec![event(why, json!({}))]).to_string();
     conn.insert_rows(
         "harvester_scans",
-        &["name", "version", "status", "history", "created_at", "updated_at"],
+        &["name", "version", "status", "history", "created_at", "updated_at", "workspace"],
         &[vec![
             Bind::Text(name.into()),
             Bind::Int(version),
@@ -124,6 +125,7 @@ pub fn queue_in<C: InsertRows>(conn: &mut C, name: &str, version: i64, why: &str
             Bind::Text(history),
             Bind::Int(now),
             Bind::Int(now),
+            Bind::Text(crate::workspace::effective().to_string()),
         ]],
         "ON CONFLICT (workspace, name, version) DO UPDATE SET status = 'pending', updated_at = excluded.updated_at",
     )?;
@@ -150,6 +152,7 @@ macro_rules! pending_scans {
     ($conn:expr, $name:expr) => {{
         use $crate::db::harvester::harvester_scans as hs;
         hs::table
+            .filter(hs::workspace.eq(&*crate::workspace::effective()))
             .filter(hs::name.eq($name).and(hs::status.eq("pending")))
             .select(hs::version)
             .load::<i32>($conn)?
@@ -171,6 +174,7 @@ pub fn get(st: &AppState, name: &str, version: i64) -> ApiResult<ScanRow> {
     let v = Int32::from(version).0;
     let row = db_read!(st.db, |conn| {
         hs::table
+            .filter(hs::workspace.eq(&*crate::workspace::effective()))
             .filter(hs::name.eq(name).and(hs::version.eq(v)))
             .select(ScanRow::as_select())
             .first(conn)
@@ -193,9 +197,13 @@ pub fn rescan(st: &AppState, name: &str, version: i64, by: &str) -> ApiResult<Sc
     let v = Int32::from(version).0;
     db_write!(st.db, |conn| {
         let history = append_history(&old.history, event("rescan", json!({"by": by})));
-        diesel::update(hs::table.filter(hs::name.eq(name).and(hs::version.eq(v))))
-            .set((hs::history.eq(history), hs::updated_at.eq(now_ms())))
-            .execute(conn)?;
+        diesel::update(
+            hs::table
+                .filter(hs::workspace.eq(&*crate::workspace::effective()))
+                .filter(hs::name.eq(name).and(hs::version.eq(v))),
+        )
+        .set((hs::history.eq(history), hs::updated_at.eq(now_ms())))
+        .execute(conn)?;
         queue_in(conn, name, version, "rescan")
     })?;
     st.jobs.wake();
@@ -229,15 +237,19 @@ pub fn override_status(
                 json!({"by": by, "status": status, "reason": reason, "scan_status": old.status}),
             ),
         );
-        diesel::update(hs::table.filter(hs::name.eq(name).and(hs::version.eq(v))))
-            .set((
-                hs::override_status.eq(Some(status)),
-                hs::override_reason.eq(Some(reason)),
-                hs::override_at.eq(Some(now)),
-                hs::history.eq(history),
-                hs::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            hs::table
+                .filter(hs::workspace.eq(&*crate::workspace::effective()))
+                .filter(hs::name.eq(name).and(hs::version.eq(v))),
+        )
+        .set((
+            hs::override_status.eq(Some(status)),
+            hs::override_reason.eq(Some(reason)),
+            hs::override_at.eq(Some(now)),
+            hs::history.eq(history),
+            hs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         put_tags(
             conn,
             name,
@@ -276,14 +288,16 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
         // update) either waits for this record or has moved the version away, when the rename has queued
         // the scan again under the new name.
         let exists: i64 = if st.db.dialect == crate::db::Dialect::Postgres {
-            diesel::sql_query(
-                "SELECT version FROM model_versions WHERE name = $1 AND version = $2 FOR SHARE",
-            )
+            diesel::sql_query(format!(
+                "SELECT version FROM model_versions WHERE name = $1 AND version = $2{} FOR SHARE",
+                crate::workspace::sql_predicate("workspace")
+            ))
             .bind::<diesel::sql_types::Text, _>(name)
             .bind::<diesel::sql_types::Integer, _>(v)
             .execute(conn)? as i64
         } else {
             mv::table
+                .filter(mv::workspace.eq(&*crate::workspace::effective()))
                 .filter(mv::name.eq(name).and(mv::version.eq(v)))
                 .count()
                 .get_result(conn)?
@@ -292,6 +306,7 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
             return Ok(());
         }
         let old: Option<String> = hs::table
+            .filter(hs::workspace.eq(&*crate::workspace::effective()))
             .filter(hs::name.eq(name).and(hs::version.eq(v)))
             .select(hs::history)
             .first(conn)
@@ -305,29 +320,35 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
                 json!({"status": status, "high": counts.high, "medium": counts.medium, "low": counts.low}),
             ),
         );
-        diesel::update(hs::table.filter(hs::name.eq(name).and(hs::version.eq(v))))
-            .set((
-                hs::status.eq(status),
-                hs::report.eq(report.as_deref()),
-                hs::error.eq(error.as_deref()),
-                hs::high.eq(counts.high as i32),
-                hs::medium.eq(counts.medium as i32),
-                hs::low.eq(counts.low as i32),
-                hs::scanned_at.eq(Some(now)),
-                hs::override_status.eq(None::<String>),
-                hs::override_reason.eq(None::<String>),
-                hs::override_at.eq(None::<i64>),
-                hs::history.eq(history),
-                hs::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            hs::table
+                .filter(hs::workspace.eq(&*crate::workspace::effective()))
+                .filter(hs::name.eq(name).and(hs::version.eq(v))),
+        )
+        .set((
+            hs::status.eq(status),
+            hs::report.eq(report.as_deref()),
+            hs::error.eq(error.as_deref()),
+            hs::high.eq(counts.high as i32),
+            hs::medium.eq(counts.medium as i32),
+            hs::low.eq(counts.low as i32),
+            hs::scanned_at.eq(Some(now)),
+            hs::override_status.eq(None::<String>),
+            hs::override_reason.eq(None::<String>),
+            hs::override_at.eq(None::<i64>),
+            hs::history.eq(history),
+            hs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         diesel::delete(
-            mvt::table.filter(
-                mvt::name
-                    .eq(name)
-                    .and(mvt::version.eq(v))
-                    .and(mvt::key.eq("harvester.scan.override")),
-            ),
+            mvt::table
+                .filter(mvt::workspace.eq(&*crate::workspace::effective()))
+                .filter(
+                    mvt::name
+                        .eq(name)
+                        .and(mvt::version.eq(v))
+                        .and(mvt::key.eq("harvester.scan.override")),
+                ),
         )
         .execute(conn)?;
         put_tags(
@@ -353,19 +374,24 @@ pub fn record(st: &AppState, name: &str, version: i64, outcome: &Outcome) -> Api
 pub fn backfill(st: &AppState) -> ApiResult<usize> {
     let prompt = super::registered_models::IS_PROMPT;
     let missing: Vec<(String, i32)> = db_read!(st.db, |conn| {
-        let versions: Vec<(String, i32)> = mv::table.select((mv::name, mv::version)).load(conn)?;
+        let versions: Vec<(String, i32)> = mv::table
+            .filter(mv::workspace.eq(&*crate::workspace::effective()))
+            .select((mv::name, mv::version))
+            .load(conn)?;
         let scanned: std::collections::HashSet<(String, i32)> = hs::table
             .select((hs::name, hs::version))
             .load::<(String, i32)>(conn)?
             .into_iter()
             .collect();
         let prompt_models: std::collections::HashSet<String> = rmt::table
+            .filter(rmt::workspace.eq(&*crate::workspace::effective()))
             .filter(rmt::key.eq(prompt))
             .select(rmt::name)
             .load::<String>(conn)?
             .into_iter()
             .collect();
         let prompt_versions: std::collections::HashSet<(String, i32)> = mvt::table
+            .filter(mvt::workspace.eq(&*crate::workspace::effective()))
             .filter(mvt::key.eq(prompt))
             .select((mvt::name, mvt::version))
             .load::<(String, i32)>(conn)?

@@ -57,9 +57,12 @@ fn max_retries() -> i32 {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> Result<T, JobError> {
-    Ok(tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| JobError::retry(format!("webhook worker failed: {e}")))??)
+    let ws = crate::workspace::current();
+    Ok(
+        tokio::task::spawn_blocking(move || crate::workspace::within(ws, f))
+            .await
+            .map_err(|e| JobError::retry(format!("webhook worker failed: {e}")))??,
+    )
 }
 
 async fn fan_out(st: Arc<AppState>, job: Job) -> Result<(), JobError> {

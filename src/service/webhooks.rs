@@ -60,6 +60,7 @@ pub(super) fn targets_for(
     action: &str,
 ) -> ApiResult<Vec<(String, Target)>> {
     let rows: Vec<WebhookRow> = db_read!(st.db, |conn| wh::table
+        .filter(wh::workspace.eq(&*crate::workspace::effective()))
         .filter(wh::status.eq("ACTIVE"))
         .filter(wh::deleted_timestamp.is_null())
         .filter(diesel::dsl::exists(
@@ -70,6 +71,7 @@ pub(super) fn targets_for(
                     .and(we::action.eq(action.to_ascii_lowercase()))
             ),
         ))
+        .select(crate::db::models::WebhookRow::as_select())
         .load(conn)?);
     Ok(rows
         .into_iter()
@@ -81,8 +83,10 @@ pub(super) fn targets_for(
 pub(super) fn active_target(st: &AppState, id: &str) -> ApiResult<Option<Target>> {
     let row: Option<WebhookRow> = db_read!(st.db, |conn| wh::table
         .find(id)
+        .filter(wh::workspace.eq(&*crate::workspace::effective()))
         .filter(wh::status.eq("ACTIVE"))
         .filter(wh::deleted_timestamp.is_null())
+        .select(crate::db::models::WebhookRow::as_select())
         .first(conn)
         .optional()?);
     Ok(row.map(|r| target_of(st, r)))
@@ -192,7 +196,12 @@ pub fn create(st: &AppState, req: &CreateWebhook) -> ApiResult<Webhook> {
     };
     let id = row.webhook_id.clone();
     db_write!(st.db, |conn| {
-        diesel::insert_into(wh::table).values(&row).execute(conn)?;
+        diesel::insert_into(wh::table)
+            .values((
+                row.clone(),
+                wh::workspace.eq(&*crate::workspace::effective()),
+            ))
+            .execute(conn)?;
         diesel::insert_into(we::table)
             .values(&event_rows(&row.webhook_id, &events))
             .execute(conn)?;
@@ -206,7 +215,9 @@ fn load(st: &AppState, id: &str) -> ApiResult<(WebhookRow, Vec<WebhookEventRow>)
     Ok(db_read!(st.db, |conn| {
         let row: Option<WebhookRow> = wh::table
             .find(id)
+            .filter(wh::workspace.eq(&*crate::workspace::effective()))
             .filter(wh::deleted_timestamp.is_null())
+            .select(crate::db::models::WebhookRow::as_select())
             .first(conn)
             .optional()?;
         let row = row.ok_or_else(|| not_found(id))?;
@@ -236,10 +247,12 @@ pub fn list(
     let offset = search::decode_page_token(page_token)?;
     let (mut rows, events) = db_read!(st.db, |conn| {
         let rows: Vec<WebhookRow> = wh::table
+            .filter(wh::workspace.eq(&*crate::workspace::effective()))
             .filter(wh::deleted_timestamp.is_null())
             .order((wh::creation_timestamp, wh::webhook_id))
             .limit(max + 1)
             .offset(offset)
+            .select(crate::db::models::WebhookRow::as_select())
             .load(conn)?;
         let ids: Vec<&str> = rows.iter().map(|r| r.webhook_id.as_str()).collect();
         let events: Vec<WebhookEventRow> =
@@ -282,7 +295,9 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
     db_write!(st.db, |conn| {
         let row: Option<WebhookRow> = wh::table
             .find(id)
+            .filter(wh::workspace.eq(&*crate::workspace::effective()))
             .filter(wh::deleted_timestamp.is_null())
+            .select(crate::db::models::WebhookRow::as_select())
             .first(conn)
             .optional()?;
         let mut row = row.ok_or_else(|| not_found(id))?;
@@ -301,16 +316,20 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
         if let Some(s) = secret {
             row.secret = s;
         }
-        diesel::update(wh::table.find(id))
-            .set((
-                wh::name.eq(&row.name),
-                wh::description.eq(&row.description),
-                wh::url.eq(&row.url),
-                wh::status.eq(&row.status),
-                wh::secret.eq(&row.secret),
-                wh::last_updated_timestamp.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            wh::table
+                .find(id)
+                .filter(wh::workspace.eq(&*crate::workspace::effective())),
+        )
+        .set((
+            wh::name.eq(&row.name),
+            wh::description.eq(&row.description),
+            wh::url.eq(&row.url),
+            wh::status.eq(&row.status),
+            wh::secret.eq(&row.secret),
+            wh::last_updated_timestamp.eq(now),
+        ))
+        .execute(conn)?;
         if let Some(ev) = &events {
             diesel::delete(we::table.filter(we::webhook_id.eq(id))).execute(conn)?;
             diesel::insert_into(we::table)
@@ -324,8 +343,13 @@ pub fn update(st: &AppState, id: &str, req: &UpdateWebhook) -> ApiResult<Webhook
 
 pub fn delete(st: &AppState, id: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
-        let n = diesel::delete(wh::table.find(id).filter(wh::deleted_timestamp.is_null()))
-            .execute(conn)?;
+        let n = diesel::delete(
+            wh::table
+                .find(id)
+                .filter(wh::workspace.eq(&*crate::workspace::effective()))
+                .filter(wh::deleted_timestamp.is_null()),
+        )
+        .execute(conn)?;
         if n == 0 {
             return Err(not_found(id));
         }

@@ -44,8 +44,11 @@ pub struct Model {
 type VersionRow = (String, i32, Option<String>, Option<String>, Option<String>);
 
 pub fn list(st: &AppState) -> ApiResult<Vec<Model>> {
+    // The models of the request's workspace (all of `default` with workspaces off).
+    let ws = crate::workspace::effective();
     let (models, versions, aliases, scans, metrics, run_tags) = db_read!(st.db, |conn| {
         let prompts: Vec<String> = rmt::table
+            .filter(rmt::workspace.eq(&*ws))
             .filter(
                 rmt::key
                     .eq("mlflow.prompt.is_prompt")
@@ -54,11 +57,13 @@ pub fn list(st: &AppState) -> ApiResult<Vec<Model>> {
             .select(rmt::name)
             .load(conn)?;
         let models: Vec<(String, Option<String>)> = rm::table
+            .filter(rm::workspace.eq(&*ws))
             .filter(rm::name.ne_all(&prompts))
             .order(rm::name)
             .select((rm::name, rm::description))
             .load(conn)?;
         let versions: Vec<VersionRow> = mv::table
+            .filter(mv::workspace.eq(&*ws))
             .filter(mv::current_stage.ne(crate::service::registry_read::DELETED_STAGE))
             .filter(mv::name.ne_all(&prompts))
             .order((mv::name, mv::version.desc()))
@@ -71,9 +76,11 @@ pub fn list(st: &AppState) -> ApiResult<Vec<Model>> {
             ))
             .load(conn)?;
         let aliases: Vec<(String, String, i32)> = ra::table
+            .filter(ra::workspace.eq(&*ws))
             .select((ra::name, ra::alias, ra::version))
             .load(conn)?;
         let scans: Vec<(String, i32, String, Option<String>)> = hs::table
+            .filter(hs::workspace.eq(&*ws))
             .select((hs::name, hs::version, hs::status, hs::override_status))
             .load(conn)?;
         let runs: Vec<String> = versions.iter().filter_map(|v| v.4.clone()).collect();

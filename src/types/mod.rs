@@ -20,3 +20,4 @@ pub mod registry_requests;
 pub mod requests;
 pub mod responses;
 pub mod scorers;
+pub mod workspaces;

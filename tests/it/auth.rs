@@ -158,6 +158,20 @@ const TABLE: &[(&str, &str, Need)] = &[
     ("DELETE", "/api/3.0/mlflow/scorers/delete", Admin),
     // The AI gateway: its own grants (the matrix grants each level on the route's secret, model
     // definition and endpoint); what a resource is built on is used (USE); budgets are written by admins.
+    ("GET", "/api/3.0/mlflow/workspaces", Any),
+    ("POST", "/api/3.0/mlflow/workspaces", Admin),
+    // With workspaces off (as here) anyone may look, as stock's `validate_can_view_workspace`.
+    ("GET", "/api/3.0/mlflow/workspaces/{workspace_name}", Any),
+    (
+        "PATCH",
+        "/api/3.0/mlflow/workspaces/{workspace_name}",
+        Admin,
+    ),
+    (
+        "DELETE",
+        "/api/3.0/mlflow/workspaces/{workspace_name}",
+        Admin,
+    ),
     ("POST", "/api/3.0/mlflow/gateway/secrets/create", Any),
     ("GET", "/api/3.0/mlflow/gateway/secrets/get", Read),
     ("POST", "/api/3.0/mlflow/gateway/secrets/update", Edit),
@@ -429,7 +443,8 @@ async fn every_route_answers_as_its_level_allows(b: Backend) {
             .replace("{model}", &model)
             .replace("{version}", "1")
             .replace("{ref}", "1")
-            .replace("{tail}", "index.html");
+            .replace("{tail}", "index.html")
+            .replace("{workspace_name}", "team-x");
         let query = format!(
             "experiment_id={exp}&run_id={run}&run_uuid={run}&name={model}&version=1&experiment_name={exp_name}\
              &path={exp}&key=k&alias=a&metric_key=m&secret_id={secret}&model_definition_id={md}\

@@ -146,27 +146,42 @@ pub async fn app_with_auth(
     >,
     harvester::db::Db,
 )> {
+    app_with_auth_and(b, default, password, |_| {}).await
+}
+
+/// [`app_with_auth`], with the server's configuration adjusted first.
+pub async fn app_with_auth_and(
+    b: Backend,
+    default: harvester::auth::Permission,
+    password: &str,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> Option<(
+    TestApp<
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    >,
+    harvester::db::Db,
+)> {
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
     let fill = slot.clone();
     let password_ = password.to_string();
-    let t = app_with(
-        b,
-        |_| {},
-        move |st| {
-            let config = harvester::auth::AuthConfig {
-                default_permission: default,
-                admin_username: Some("admin".into()),
-                admin_password: Some(password_),
-                authorization_function: "mlflow.server.auth:authenticate_request_basic_auth".into(),
-                grant_default_workspace_access: false,
-                form_secret: None,
-            };
-            st.auth = Some(std::sync::Arc::new(harvester::auth::Auth::new(
-                config, None,
-            )));
-            *fill.lock().unwrap() = Some(st.db.clone());
-        },
-    )
+    let t = app_with(b, configure, move |st| {
+        let config = harvester::auth::AuthConfig {
+            default_permission: default,
+            admin_username: Some("admin".into()),
+            admin_password: Some(password_),
+            authorization_function: "mlflow.server.auth:authenticate_request_basic_auth".into(),
+            grant_default_workspace_access: false,
+            form_secret: None,
+        };
+        st.auth = Some(std::sync::Arc::new(harvester::auth::Auth::new(
+            config, None,
+        )));
+        *fill.lock().unwrap() = Some(st.db.clone());
+    })
     .await?;
     let db = slot.lock().unwrap().take().expect("the state was adjusted");
     harvester::auth::users::create(&db, "admin", password, true).expect("admin");

@@ -34,3 +34,5 @@ mod serving;
 mod ui;
 mod webhooks;
 mod wire;
+mod workspaces;
+mod workspaces_auth;

@@ -12,7 +12,6 @@ use crate::auth::rules::{Rule, Target};
 use crate::auth::Action;
 use serde_json::json;
 
-use actix_web::web;
 use async_graphql::{ComplexObject, Context, EmptySubscription, Object, Schema, SimpleObject};
 
 use super::State;
@@ -31,7 +30,7 @@ where
     F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 {
     let st = ctx.data::<State>()?.clone();
-    match web::block(move || f(&st)).await {
+    match crate::workspace::block(move || f(&st)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(async_graphql::Error::new(e.message)),
         Err(e) => Err(async_graphql::Error::new(format!("worker failed: {e}"))),
