@@ -14,8 +14,8 @@ pub struct Params {
 impl Params {
     pub fn parse(query: &str, body: &[u8]) -> Params {
         let query = url_pairs(query);
-        let body = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => m,
+        let body = match serde_json::from_slice::<TopLevel>(body) {
+            Ok(TopLevel(m)) => m,
             _ => Map::new(),
         };
         Params { query, body }
@@ -51,6 +51,37 @@ impl Params {
     }
 }
 
+/// Fields of a request body that name no resource (the data a run or model is given): skipped unparsed, so
+/// the gate does not build a tree of a log-batch's thousand metrics only to look at its `run_id`.
+const DATA_FIELDS: [&str; 6] = ["metrics", "params", "tags", "datasets", "inputs", "models"];
+
+/// A JSON object body, its [`DATA_FIELDS`] left out; anything but an object fails (read as no body).
+struct TopLevel(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TopLevel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<TopLevel, A::Error> {
+                let mut m = Map::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    if DATA_FIELDS.contains(&k.as_str()) {
+                        a.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        m.insert(k, a.next_value::<Value>()?);
+                    }
+                }
+                Ok(TopLevel(m))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
 fn url_pairs(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
@@ -67,6 +98,25 @@ pub(super) fn decode(s: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_fields_are_skipped_and_the_rest_kept() {
+        let p = Params::parse(
+            "a=1",
+            br#"{"run_id": "r1", "metrics": [{"key": "m", "value": 1}], "model_configs": [{"x": 1}], "tags": []}"#,
+        );
+        assert_eq!(p.get("run_id").as_deref(), Some("r1"));
+        assert_eq!(p.get("a").as_deref(), Some("1"));
+        assert!(p.body.get("metrics").is_none() && p.body.get("tags").is_none());
+        assert!(p.body.get("model_configs").is_some());
+        assert!(Params::parse("", b"[1, 2]").body.is_empty());
+        assert!(Params::parse("", b"not json").body.is_empty());
+    }
+}
+
 /// MLflow's answer to a missing parameter.
 pub(super) fn missing_param(k: &str) -> ApiError {
     ApiError::invalid(format!(
