@@ -13,6 +13,9 @@ pub struct Server {
     pub port: u16,
     pub uri: String,
     pub artifacts: tempfile::TempDir,
+    /// One connection pool for the helpers below: seeding hundreds of requests over fresh connections once
+    /// met a reset connection on a loaded CI machine.
+    client: reqwest::Client,
     _guard: Guard,
 }
 
@@ -55,6 +58,7 @@ pub async fn start(b: Backend, workers: u32) -> Option<Server> {
         port,
         uri,
         artifacts,
+        client: reqwest::Client::new(),
         _guard: guard,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -73,7 +77,8 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {
-        let r = reqwest::Client::new()
+        let r = self
+            .client
             .post(self.url(&format!("/api/2.0/mlflow/{path}")))
             .json(&body)
             .send()
