@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod ctx;
+mod gate;
 mod load;
 mod procs;
 mod report;

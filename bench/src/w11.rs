@@ -2,6 +2,7 @@
 //! - auth on vs off (two Harvesters, the "stock" column is auth off): W2 log-metric at 8 clients and W4's
 //!   page of 100, each as an ordinary user who created the experiment (so every request is checked against
 //!   grants, none passes as an admin). Target: on ≥ 0.95 × off.
+//! - the gate alone (`gate`): the app in-process, no socket and no disk, `runs/get` auth on vs off.
 //! - 1 of 10: ten experiments of W4's runs (a tenth each), `default_permission = NO_PERMISSIONS`, one READ
 //!   grant; the user searches all ten ids (filter, order, page of 100), stock basic-auth beside Harvester,
 //!   answers compared. (At most 100 runs an experiment: stock with basic-auth seeds about 3 runs a second.)
@@ -99,6 +100,11 @@ where
 
 pub async fn rows(ctx: &mut Ctx, backend: &str, rows: &mut Vec<Row>) -> Result<(), String> {
     let sz = ctx.sizes.clone();
+    if backend == "sqlite" {
+        eprintln!("== W11 the gate's cost in-process");
+        let n = if ctx.args.quick { 200 } else { 20_000 };
+        rows.push(crate::gate::row(backend, ctx.sizes_reps(), n)?);
+    }
     eprintln!("== {backend}: W11 auth on vs off");
     // Two Harvesters: the "stock" slot holds the one with auth off.
     let off = ctx.start(backend, Kind::Harvester, "w11-off")?.0;
