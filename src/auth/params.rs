@@ -66,7 +66,10 @@ impl<'de> serde::Deserialize<'de> for TopLevel {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<TopLevel, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TopLevel, A::Error> {
                 let mut m = Map::new();
                 while let Some(k) = a.next_key::<String>()? {
                     if DATA_FIELDS.contains(&k.as_str()) {
