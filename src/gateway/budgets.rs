@@ -180,6 +180,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<BudgetPolicy> {
     let row: Option<Row> = db_read!(st.db, |conn| Ok::<_, ApiError>(
         bp::table
             .find(id)
+            .filter(bp::workspace.eq(crate::workspace::effective().to_string()))
             .select(columns!())
             .first(conn)
             .optional()?
@@ -231,30 +232,22 @@ pub fn update(st: &AppState, req: &UpdateBudget) -> ApiResult<BudgetPolicy> {
     let now = now_ms();
     db_write!(st.db, |conn| {
         endpoint_must_exist!(conn, scope.as_str(), value.as_deref());
-        diesel::update(
-            bp::table
-                .find(id)
-                .filter(bp::workspace.eq(crate::workspace::effective().to_string())),
-        )
-        .set((
-            bp::budget_unit.eq(&unit),
-            bp::budget_amount.eq(amount),
-            bp::duration_unit.eq(&d_unit),
-            bp::duration_value.eq(d_value),
-            bp::target_scope.eq(&scope),
-            bp::target_value.eq(&value),
-            bp::budget_action.eq(&action),
-            bp::last_updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if let Some(by) = given(&req.updated_by) {
-            diesel::update(
-                bp::table
-                    .find(id)
-                    .filter(bp::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(bp::last_updated_by.eq(by))
+        diesel::update(bp::table.find(id))
+            .set((
+                bp::budget_unit.eq(&unit),
+                bp::budget_amount.eq(amount),
+                bp::duration_unit.eq(&d_unit),
+                bp::duration_value.eq(d_value),
+                bp::target_scope.eq(&scope),
+                bp::target_value.eq(&value),
+                bp::budget_action.eq(&action),
+                bp::last_updated_at.eq(now),
+            ))
             .execute(conn)?;
+        if let Some(by) = given(&req.updated_by) {
+            diesel::update(bp::table.find(id))
+                .set(bp::last_updated_by.eq(by))
+                .execute(conn)?;
         }
         Ok(())
     })?;

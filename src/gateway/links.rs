@@ -44,6 +44,7 @@ pub fn attach(
         endpoint_must_exist!(conn, endpoint);
         let d: i64 = md::table
             .find(&c.model_definition_id)
+            .filter(md::workspace.eq(crate::workspace::effective().to_string()))
             .count()
             .get_result(conn)?;
         if d == 0 {
@@ -77,13 +78,9 @@ pub fn attach(
                 mm::created_at.eq(now),
             ))
             .execute(conn)?;
-        diesel::update(
-            ep::table
-                .find(endpoint)
-                .filter(ep::workspace.eq(crate::workspace::effective().to_string())),
-        )
-        .set(ep::last_updated_at.eq(now))
-        .execute(conn)?;
+        diesel::update(ep::table.find(endpoint))
+            .set(ep::last_updated_at.eq(now))
+            .execute(conn)?;
         Ok(())
     })?;
     super::endpoints::get(st, endpoint)?
@@ -96,6 +93,8 @@ pub fn attach(
 /// Detach a model definition (every linkage of it) from an endpoint.
 pub fn detach(st: &AppState, endpoint: &str, definition: &str) -> ApiResult<()> {
     db_write!(st.db, |conn| {
+        // First, so that only an endpoint of the request's workspace loses its mappings.
+        endpoint_must_exist!(conn, endpoint);
         let n = diesel::delete(
             mm::table
                 .filter(mm::endpoint_id.eq(endpoint))
@@ -103,18 +102,13 @@ pub fn detach(st: &AppState, endpoint: &str, definition: &str) -> ApiResult<()> 
         )
         .execute(conn)?;
         if n == 0 {
-            endpoint_must_exist!(conn, endpoint);
             return Err(ApiError::not_found(format!(
                 "Model definition '{definition}' is not attached to endpoint '{endpoint}'"
             )));
         }
-        diesel::update(
-            ep::table
-                .find(endpoint)
-                .filter(ep::workspace.eq(crate::workspace::effective().to_string())),
-        )
-        .set(ep::last_updated_at.eq(now_ms()))
-        .execute(conn)?;
+        diesel::update(ep::table.find(endpoint))
+            .set(ep::last_updated_at.eq(now_ms()))
+            .execute(conn)?;
         Ok(())
     })
 }

@@ -185,57 +185,33 @@ pub fn update(st: &AppState, req: &UpdateModelDefinition) -> ApiResult<ModelDefi
                 id,
                 "Model definition"
             );
-            diesel::update(
-                md::table
-                    .find(id)
-                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(md::name.eq(name))
-            .execute(conn)?;
+            diesel::update(md::table.find(id))
+                .set(md::name.eq(name))
+                .execute(conn)?;
         }
         if let Some(s) = given(&req.secret_id) {
             secret_must_exist!(conn, s);
-            diesel::update(
-                md::table
-                    .find(id)
-                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(md::secret_id.eq(s))
-            .execute(conn)?;
+            diesel::update(md::table.find(id))
+                .set(md::secret_id.eq(s))
+                .execute(conn)?;
         }
         if let Some(m) = given(&req.model_name) {
-            diesel::update(
-                md::table
-                    .find(id)
-                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(md::model_name.eq(m))
-            .execute(conn)?;
+            diesel::update(md::table.find(id))
+                .set(md::model_name.eq(m))
+                .execute(conn)?;
         }
         if let Some(p) = given(&req.provider) {
-            diesel::update(
-                md::table
-                    .find(id)
-                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(md::provider.eq(p))
-            .execute(conn)?;
+            diesel::update(md::table.find(id))
+                .set(md::provider.eq(p))
+                .execute(conn)?;
         }
-        diesel::update(
-            md::table
-                .find(id)
-                .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-        )
-        .set(md::last_updated_at.eq(now))
-        .execute(conn)?;
-        if let Some(by) = given(&req.updated_by) {
-            diesel::update(
-                md::table
-                    .find(id)
-                    .filter(md::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(md::last_updated_by.eq(by))
+        diesel::update(md::table.find(id))
+            .set(md::last_updated_at.eq(now))
             .execute(conn)?;
+        if let Some(by) = given(&req.updated_by) {
+            diesel::update(md::table.find(id))
+                .set(md::last_updated_by.eq(by))
+                .execute(conn)?;
         }
         Ok(())
     })?;

@@ -203,6 +203,7 @@ pub fn get(st: &AppState, id: &str) -> ApiResult<SecretInfo> {
     let row: Option<Row> = db_read!(st.db, |conn| Ok::<_, ApiError>(
         sc::table
             .find(id)
+            .filter(sc::workspace.eq(crate::workspace::effective().to_string()))
             .select(info_columns!())
             .first(conn)
             .optional()?
@@ -224,46 +225,36 @@ pub fn update(st: &AppState, req: &UpdateSecret) -> ApiResult<SecretInfo> {
     };
     let now = now_ms();
     db_write!(st.db, |conn| {
+        // The one lookup that scopes the update to the request's workspace; the writes below follow it.
         let name: Option<String> = sc::table
             .find(id)
+            .filter(sc::workspace.eq(crate::workspace::effective().to_string()))
             .select(sc::secret_name)
             .first(conn)
             .optional()?;
         let name = name.ok_or_else(|| not_found("GatewaySecret", "secret_id", id))?;
         if let Some(v) = &value {
             let sealed = crypto::encrypt(Kek::from_env(), &plain(v), id, &name)?;
-            diesel::update(
-                sc::table
-                    .find(id)
-                    .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set((
-                sc::encrypted_value.eq(&sealed.encrypted_value),
-                sc::wrapped_dek.eq(&sealed.wrapped_dek),
-                sc::kek_version.eq(sealed.kek_version),
-                sc::masked_value.eq(masked(v)),
-            ))
-            .execute(conn)?;
+            diesel::update(sc::table.find(id))
+                .set((
+                    sc::encrypted_value.eq(&sealed.encrypted_value),
+                    sc::wrapped_dek.eq(&sealed.wrapped_dek),
+                    sc::kek_version.eq(sealed.kek_version),
+                    sc::masked_value.eq(masked(v)),
+                ))
+                .execute(conn)?;
         }
         if let Some(a) = &auth {
-            diesel::update(
-                sc::table
-                    .find(id)
-                    .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
-            )
-            .set(sc::auth_config.eq(text(a)))
-            .execute(conn)?;
+            diesel::update(sc::table.find(id))
+                .set(sc::auth_config.eq(text(a)))
+                .execute(conn)?;
         }
-        diesel::update(
-            sc::table
-                .find(id)
-                .filter(sc::workspace.eq(crate::workspace::effective().to_string())),
-        )
-        .set((
-            sc::last_updated_by.eq(given(&req.updated_by)),
-            sc::last_updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        diesel::update(sc::table.find(id))
+            .set((
+                sc::last_updated_by.eq(given(&req.updated_by)),
+                sc::last_updated_at.eq(now),
+            ))
+            .execute(conn)?;
         Ok(())
     })?;
     get(st, id)
