@@ -38,11 +38,12 @@ pub struct Known {
     generation: u64,
 }
 
-/// A user's entry is per workspace: its grants are those of its roles there.
-fn key(username: &str) -> String {
+/// `f` of the user's entry key: per workspace, since its grants are those of its roles there. In `default`
+/// (and with workspaces off) the key is the name itself, so a warm request allocates none.
+fn with_key<R>(username: &str, f: impl FnOnce(&str) -> R) -> R {
     match crate::workspace::current() {
-        Some(ws) if &*ws != crate::workspace::DEFAULT => format!("{username}\0{ws}"),
-        _ => username.to_string(),
+        Some(ws) if &*ws != crate::workspace::DEFAULT => f(&format!("{username}\0{ws}")),
+        _ => f(username),
     }
 }
 
@@ -57,9 +58,11 @@ impl Cache {
     pub fn user(&self, username: &str) -> Option<Arc<Known>> {
         let g = GENERATION.load(Ordering::SeqCst);
         let m = self.users.lock().ok()?;
-        m.get(&key(username))
-            .filter(|k| k.generation == g && k.at.elapsed() < USER_TTL)
-            .cloned()
+        with_key(username, |key| {
+            m.get(key)
+                .filter(|k| k.generation == g && k.at.elapsed() < USER_TTL)
+                .cloned()
+        })
     }
 
     /// Read the user and its grants (blocking), and remember them. `None`: no such user.
@@ -79,7 +82,7 @@ impl Cache {
             if m.len() >= MAX_USERS {
                 m.clear();
             }
-            m.insert(key(username), known.clone());
+            with_key(username, |key| m.insert(key.to_string(), known.clone()));
         }
         Ok(Some(known))
     }

@@ -82,14 +82,17 @@ pub async fn middleware(
     let Some(st) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
-    let name = named(&req);
     // server-info stays reachable whatever the header says (stock skips resolution for it too).
-    let info = req
+    if req
         .path()
         .trim_end_matches('/')
-        .ends_with("/mlflow/server-info");
-    if !st.config.enable_workspaces || info {
-        if name.is_some() && !info && !st.config.enable_workspaces {
+        .ends_with("/mlflow/server-info")
+    {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
+    let name = named(&req);
+    if !st.config.enable_workspaces {
+        if name.is_some() {
             return Ok(req.into_response(disabled().error_response()));
         }
         return next.call(req).await.map(|r| r.map_into_boxed_body());
