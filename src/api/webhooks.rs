@@ -65,7 +65,7 @@ pub async fn test(
         Ok((target, svc::test_event(&events, req.event.as_ref())?))
     })
     .await?;
-    let out = webhook_delivery::deliver(st.hooks.http(), &target, &event, 0).await;
+    let out = webhook_delivery::deliver(st.hooks.http(), &target, &event, None, 0).await;
     json(&WebhookTestResponse {
         result: WebhookTestResult {
             success: svc::outcome_ok(&out),

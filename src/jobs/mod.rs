@@ -336,19 +336,29 @@ impl Queue {
 
     /// Record a finished job.
     pub fn complete(&self, id: i64) -> ApiResult<()> {
-        let sql = self.sql(
-            "UPDATE harvester_jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, \
-             last_error = NULL, updated_at = $1 WHERE id = $2 AND lease_owner = $3",
-        );
+        let buf = self.completion(id);
         crate::db_write!(self.db, |conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query(&sql)
-                .bind::<BigInt, _>(crate::service::now_ms())
-                .bind::<BigInt, _>(id)
-                .bind::<Text, _>(&self.owner)
-                .execute(conn)?;
+            diesel::RunQueryDsl::execute(crate::bind_dynamic!(buf), conn)?;
             Ok(())
         })
+    }
+
+    /// The statement that records job `id` finished if this worker still holds it, for a handler to run
+    /// inside its own write transaction, so that what the job wrote and its completion commit together:
+    /// it touches no row when the lease was lost (another replica took the job), and the handler rolls
+    /// back. The worker's `complete` afterwards finds the job done already and changes nothing.
+    pub fn completion(&self, id: i64) -> crate::search::SqlBuf {
+        let mut b = crate::search::SqlBuf::new(self.db.dialect);
+        b.push(
+            "UPDATE harvester_jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, \
+             last_error = NULL, updated_at = ",
+        )
+        .bind(Bind::Int(crate::service::now_ms()))
+        .push(" WHERE id = ")
+        .bind(Bind::Int(id))
+        .push(" AND lease_owner = ")
+        .bind(Bind::Text(self.owner.clone()));
+        b
     }
 
     /// Record a failed attempt: queued again after `after` (merged into a queued job with its key, if one

@@ -301,11 +301,13 @@ pub fn client() -> reqwest::Client {
         .expect("webhook HTTP client")
 }
 
-/// Post one event to one webhook, retrying 429/500/502/503/504 up to `retries` times.
+/// Post one event to one webhook, retrying 429/500/502/503/504 up to `retries` times, every attempt under
+/// one delivery id (`delivery_id`, else a new one).
 pub async fn deliver(
     http: &reqwest::Client,
     target: &Target,
     event: &Event,
+    delivery_id: Option<String>,
     retries: u32,
 ) -> Outcome {
     let body = serde_json::json!({
@@ -322,9 +324,9 @@ pub async fn deliver(
             error: Some(e),
         };
     }
+    let delivery_id = delivery_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut attempt = 0;
     loop {
-        let delivery_id = uuid::Uuid::new_v4().to_string();
         let ts = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())

@@ -2,7 +2,7 @@
 //! transaction; the event job fans out into one `webhook.delivery` job per active subscribed webhook, and
 //! each delivery is one POST, retried by the job queue with backoff on 429, 5xx and network errors, up to
 //! `MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES` (3) retries. A crash loses no event and repeats no delivery that
-//! was answered.
+//! was answered; one cut short is repeated with the same delivery id.
 
 use std::sync::Arc;
 
@@ -28,6 +28,10 @@ struct EventJob {
     /// is ever written into the job table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     webhook_id: Option<String>,
+    /// Set on deliveries: the `X-MLflow-Delivery-Id` of every attempt, so that a receiver can tell a
+    /// redelivery (after a worker died mid-request) from a new event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery_id: Option<String>,
 }
 
 /// Queue an event inside the transaction of the change that fires it; wake the workers after the commit
@@ -43,6 +47,7 @@ pub fn fire_in<C: InsertRows>(
         action: action.into(),
         data,
         webhook_id: None,
+        delivery_id: None,
     };
     enqueue_in(conn, &NewJob::new(EVENT_KIND, json!(e)))
 }
@@ -67,16 +72,26 @@ async fn blocking<T: Send + 'static>(
 
 async fn fan_out(st: Arc<AppState>, job: Job) -> Result<(), JobError> {
     let e: EventJob = job.payload()?;
-    let s = st.clone();
+    let (s, job_id) = (st.clone(), job.id);
     blocking(move || {
         let targets = super::webhooks::targets_for(&s, &e.entity, &e.action)?;
         if targets.is_empty() {
             return Ok(());
         }
+        // The deliveries and the event's completion commit together: a worker killed after the commit
+        // leaves nothing to fan out again, one killed before it leaves no delivery behind.
+        let done = s.jobs.completion(job_id);
         crate::db_write!(s.db, |conn| {
+            if diesel::RunQueryDsl::execute(crate::bind_dynamic!(done), conn)? == 0 {
+                return Err(crate::error::ApiError::new(
+                    crate::error::ErrorCode::TEMPORARILY_UNAVAILABLE,
+                    "the event's lease was lost to another worker",
+                ));
+            }
             for (id, _) in &targets {
                 let d = EventJob {
                     webhook_id: Some(id.clone()),
+                    delivery_id: Some(uuid::Uuid::new_v4().to_string()),
                     ..e.clone()
                 };
                 let mut j = NewJob::new(DELIVERY_KIND, json!(d));
@@ -108,7 +123,7 @@ async fn deliver(st: Arc<AppState>, job: Job) -> Result<(), JobError> {
         action: e.action,
         data: e.data,
     };
-    let out = wd::deliver(st.hooks.http(), &target, &event, 0).await;
+    let out = wd::deliver(st.hooks.http(), &target, &event, e.delivery_id, 0).await;
     match (out.status, &out.error) {
         (Some(s), _) if (200..300).contains(&s) => {
             tracing::debug!(url = %target.url, status = s, "webhook delivered");

@@ -26,6 +26,15 @@ impl Drop for Server {
     }
 }
 
+/// `path` opened for appending (a restarted binary's stderr goes after the first one's).
+pub fn append_log(path: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("log")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -21,11 +21,7 @@ fn free_port() -> u16 {
 }
 
 fn start(uri: &str, port: u16, arts: &std::path::Path, cfg: &str, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log");
+    let log = crate::binary::append_log(log);
     Command::new(env!("CARGO_BIN_EXE_harvester"))
         .args([
             "server",

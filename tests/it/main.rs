@@ -23,6 +23,7 @@ mod metrics;
 mod openapi;
 mod registry;
 mod registry_versions;
+mod replicas;
 mod runs;
 #[macro_use]
 mod scans;

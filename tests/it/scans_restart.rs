@@ -13,11 +13,7 @@ use crate::databases::{count, jobs_settled};
 use crate::scans::{template_files, template_model};
 
 fn start(uri: &str, port: u16, arts: &std::path::Path, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log");
+    let log = crate::binary::append_log(log);
     Command::new(env!("CARGO_BIN_EXE_harvester"))
         .args([
             "server",
