@@ -4,6 +4,7 @@ Backend: HARVESTER_COMPAT_STORE_URI (a fresh PostgreSQL database from run.sh), e
 Artifacts: HARVESTER_COMPAT_ARTIFACTS (e.g. s3://bucket/prefix, with the AWS environment set), else ./mlartifacts.
 Binary: HARVESTER_BIN, else target/debug/harvester. HARVESTER_COMPAT_URL runs the suite against an already
 running server instead (used to validate the expectations against a stock `mlflow server`).
+HARVESTER_COMPAT_REPLICAS=2 starts two processes on the one store behind an alternating proxy.
 """
 import contextlib
 import os
@@ -70,6 +71,31 @@ def server_pid(server_url):
     return _SERVER["pid"]
 
 
+def _start_replica(binary, store, workdir, name):
+    """One Harvester process on `store`; returns (process, url) once it answers /health."""
+    port = _free_port()
+    log = open(os.path.join(workdir, f"{name}.log"), "w")
+    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"]
+    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
+        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
+    # Webhook tests deliver to a receiver on 127.0.0.1 over plain HTTP, which the defaults refuse (SSRF).
+    env = dict(os.environ, MLFLOW_WEBHOOK_ALLOWED_SCHEMES="http,https", MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS="true",
+               MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY="compat-test-key")
+    proc = subprocess.Popen(args, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if requests.get(url + "/health", timeout=1).text == "OK":
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"harvester exited early, see {workdir}/{name}.log")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("harvester did not become healthy")
+
+
 @pytest.fixture(scope="session")
 def server_url():
     external = os.environ.get("HARVESTER_COMPAT_URL")
@@ -79,42 +105,42 @@ def server_url():
     binary = os.environ.get("HARVESTER_BIN", str(ROOT / "target" / "debug" / "harvester"))
     workdir = tempfile.mkdtemp(prefix="harvester-compat-")
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{workdir}/compat.db"
-    port = _free_port()
-    log = open(os.path.join(workdir, "server.log"), "w")
-    args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--host", "127.0.0.1"]
-    if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
-        args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"]]
-    # Webhook tests deliver to a receiver on 127.0.0.1 over plain HTTP, which the defaults refuse (SSRF).
-    env = dict(os.environ, MLFLOW_WEBHOOK_ALLOWED_SCHEMES="http,https", MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS="true",
-               MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY="compat-test-key")
-    proc = subprocess.Popen(
-        args,
-        env=env,
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _SERVER["pid"] = proc.pid
-    for _ in range(200):
-        try:
-            if requests.get(url + "/health", timeout=1).text == "OK":
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"harvester exited early, see {workdir}/server.log")
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        raise RuntimeError("harvester did not become healthy")
-    print(f"\nharvester at {url} on {store.split('@')[-1]}, artifacts at {os.environ.get('HARVESTER_COMPAT_ARTIFACTS', 'mlartifacts')}")
-    yield url
-    proc.terminate()
+    # HARVESTER_COMPAT_REPLICAS=2: that many processes on the one store, each request to the next in turn.
+    replicas = int(os.environ.get("HARVESTER_COMPAT_REPLICAS") or "1")
+    procs = []
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        for i in range(replicas):
+            procs.append(_start_replica(binary, store, workdir, "server" if i == 0 else f"server{i}"))
+        if replicas == 1:
+            _SERVER["pid"] = procs[0][0].pid
+            url = procs[0][1]
+        else:
+            import alternating_proxy
+
+            url, counts, stop = alternating_proxy.start([u for _, u in procs])
+            _SERVER["replica_counts"] = counts
+        where = f"{replicas} replicas behind an alternating proxy, " if replicas > 1 else ""
+        print(f"\nharvester at {url} ({where}{store.split('@')[-1]}), artifacts at "
+              f"{os.environ.get('HARVESTER_COMPAT_ARTIFACTS', 'mlartifacts')}")
+        yield url
+        if replicas > 1:
+            stop()
+            print(f"\nrequests per replica: {counts}")
+            assert min(counts) > 0, "every replica answered"
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def replicas():
+    """How many Harvester processes answer this pass (1 unless HARVESTER_COMPAT_REPLICAS says more)."""
+    return int(os.environ.get("HARVESTER_COMPAT_REPLICAS") or "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

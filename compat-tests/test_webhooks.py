@@ -67,6 +67,10 @@ def test_webhook_delivery_and_management(client, receiver):
     client.create_model_version(name, "s3://bucket/model", tags={"k": "v"})
     client.set_registered_model_alias(name, "prod", "1")
     events = [_verify(h, b) for h, b in _wait(got, 3)]
+    # Exactly once, whichever replica took each delivery job: nothing more arrives, no id twice.
+    time.sleep(1)
+    assert len(got) == 3, [h["x-mlflow-delivery-id"] for h, _ in got]
+    assert len({h["x-mlflow-delivery-id"] for h, _ in got}) == 3
     by_kind = {(e["entity"], e["action"]): e for e in events}
     assert set(by_kind) == {("registered_model", "created"), ("model_version", "created"),
                             ("model_version_alias", "created")}

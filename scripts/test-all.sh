@@ -170,7 +170,10 @@ compat() { # <database: sqlite|postgresql> <artifacts: local|s3> [pytest args]
     store="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/harvester_compat"
   fi
   [ "$where" = s3 ] && arts="s3://harvester-compat/$db"
-  HARVESTER_COMPAT_STORE_URI="$store" HARVESTER_COMPAT_ARTIFACTS="$arts" \
+  # Production's shape, PostgreSQL + S3, runs as two replicas behind an alternating proxy (conftest.py).
+  local replicas=1
+  [ "$db/$where" = postgresql/s3 ] && replicas=2
+  HARVESTER_COMPAT_STORE_URI="$store" HARVESTER_COMPAT_ARTIFACTS="$arts" HARVESTER_COMPAT_REPLICAS="$replicas" \
     .venv/bin/python -m pytest compat-tests -q -p no:cacheprovider "$@"
 }
 
