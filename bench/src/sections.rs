@@ -15,6 +15,13 @@ pub async fn run_backend(
     rows: &mut Vec<Row>,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
+    // `--only W11-gate`: the in-process gate row alone (no servers; for profiling the gate).
+    if ctx.args.only.len() == 1 && ctx.args.only[0].eq_ignore_ascii_case("W11-gate") {
+        if backend == "sqlite" {
+            rows.push(crate::w11::gate_row(ctx, backend)?);
+        }
+        return Ok(());
+    }
     if ctx.wants("W0") {
         eprintln!("== {backend}: W0 cold start");
         let mut start = Row::new(

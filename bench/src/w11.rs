@@ -98,12 +98,17 @@ where
     }
 }
 
+/// The gate's cost in-process: `runs/get` × 20,000 (200 with `--quick`) per repetition.
+pub fn gate_row(ctx: &Ctx, backend: &str) -> Result<Row, String> {
+    eprintln!("== W11 the gate's cost in-process");
+    let n = if ctx.args.quick { 200 } else { 20_000 };
+    crate::gate::row(backend, ctx.sizes_reps(), n)
+}
+
 pub async fn rows(ctx: &mut Ctx, backend: &str, rows: &mut Vec<Row>) -> Result<(), String> {
     let sz = ctx.sizes.clone();
     if backend == "sqlite" {
-        eprintln!("== W11 the gate's cost in-process");
-        let n = if ctx.args.quick { 200 } else { 20_000 };
-        rows.push(crate::gate::row(backend, ctx.sizes_reps(), n)?);
+        rows.push(gate_row(ctx, backend)?);
     }
     eprintln!("== {backend}: W11 auth on vs off");
     // Two Harvesters: the "stock" slot holds the one with auth off.
