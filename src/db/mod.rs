@@ -113,7 +113,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
-/// Per-connection PostgreSQL settings: the statement timeout that frees a connection from a runaway query.
+/// Per-connection PostgreSQL settings: the statement timeout that frees a connection from a runaway query,
+/// and no JIT: a search's cost estimate crosses `jit_above_cost`, and compiling it took 17 ms of a 110 ms
+/// W4 page (BENCHMARKS.md, issue 16) for queries that run in milliseconds without it.
 #[derive(Debug)]
 struct PgSession {
     statement_timeout_ms: u128,
@@ -122,7 +124,7 @@ struct PgSession {
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSession {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
-            "SET statement_timeout = {}",
+            "SET statement_timeout = {}; SET jit = off",
             self.statement_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)

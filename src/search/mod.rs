@@ -1,6 +1,7 @@
 //! Search: the shared filter/`order_by` parser ([`parse`]) and the SQL builder ([`sql`]) driven by a
 //! per-entity [`Target`] description, so runs, experiments and (later) registry searches share one code path.
 
+mod order;
 pub mod parse;
 pub mod sql;
 pub mod targets;

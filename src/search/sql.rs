@@ -1,10 +1,12 @@
 //! The one SQL builder: compiles parsed comparisons and `order_by` items for a [`Target`] into a WHERE
 //! fragment and an ORDER BY list with bind parameters, in the dialect of the connected database.
 
-use super::parse::{Comparison, Op, OrderItem, Value};
+use super::parse::{Comparison, Op, Value};
 use super::{Attr, AttrKind, KeyValue, Target};
 use crate::db::Dialect;
 use crate::error::{ApiError, ApiResult};
+
+pub use super::order::{leading_key, push_group, push_order_by, push_order_by_in_group};
 
 /// A bind parameter for a dynamically built statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,8 @@ pub struct SqlBuf {
     pub dialect: Dialect,
     pub sql: String,
     pub binds: Vec<Bind>,
+    /// Where [`push_order_by`] puts the joins its sort keys need (see [`SqlBuf::mark_joins`]).
+    pub(super) joins_at: Option<usize>,
 }
 
 impl SqlBuf {
@@ -30,20 +34,32 @@ impl SqlBuf {
             dialect,
             sql: String::with_capacity(512),
             binds: Vec::new(),
+            joins_at: None,
         }
+    }
+    /// Mark the end of the `FROM` table: sort keys on side tables are joined here (one join each), not
+    /// looked up by a subquery per row, which PostgreSQL ran twice per matching row (BENCHMARKS.md, W4).
+    pub fn mark_joins(&mut self) -> &mut Self {
+        self.joins_at = Some(self.sql.len());
+        self
+    }
+    /// The placeholder of a new bind (numbered, so its place in the text does not matter).
+    pub(super) fn placeholder(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        let mark = match self.dialect {
+            Dialect::Sqlite => '?',
+            Dialect::Postgres => '$',
+        };
+        format!("{mark}{}", self.binds.len())
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);
         self
     }
     pub fn bind(&mut self, b: Bind) -> &mut Self {
-        self.binds.push(b);
         // Numbered placeholders in both dialects, so one bind may be referenced twice.
-        self.sql.push(match self.dialect {
-            Dialect::Sqlite => '?',
-            Dialect::Postgres => '$',
-        });
-        self.sql.push_str(&self.binds.len().to_string());
+        let p = self.placeholder(b);
+        self.sql.push_str(&p);
         self
     }
     pub fn bind_list(&mut self, items: impl IntoIterator<Item = Bind>) -> &mut Self {
@@ -66,13 +82,17 @@ fn find_kv<'a>(t: &'a Target, prefix: &str) -> Option<&'a KeyValue> {
     t.kvs.iter().find(|kv| kv.prefixes.contains(&prefix))
 }
 
-enum Resolved<'a> {
+pub(super) enum Resolved<'a> {
     Attr(&'a Attr),
     Kv(&'a KeyValue),
     Dataset,
 }
 
-fn resolve<'a>(t: &'a Target, prefix: Option<&str>, key: &str) -> ApiResult<Resolved<'a>> {
+pub(super) fn resolve<'a>(
+    t: &'a Target,
+    prefix: Option<&str>,
+    key: &str,
+) -> ApiResult<Resolved<'a>> {
     match prefix {
         None => attr_of(t, key),
         Some(p) if t.attr_prefixes.contains(&p) => attr_of(t, key),
@@ -309,85 +329,5 @@ pub fn push_where(buf: &mut SqlBuf, t: &Target, comparisons: &[Comparison]) -> A
             Resolved::Dataset => dataset_clause(buf, t, c)?,
         }
     }
-    Ok(())
-}
-
-/// Append ` ORDER BY …` for `items`, then the target's default and tie-breaker columns. Rows missing a
-/// key sort last whichever the direction.
-pub fn push_order_by(buf: &mut SqlBuf, t: &Target, items: &[OrderItem]) -> ApiResult<()> {
-    let mut seen: Vec<String> = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
-    for it in items {
-        let dir = if it.ascending { "ASC" } else { "DESC" };
-        let ident = format!("{}.{}", it.prefix.as_deref().unwrap_or("attribute"), it.key);
-        let bad = || ApiError::invalid(format!("Invalid order_by entity: '{}'", ident));
-        let expr = match resolve(t, it.prefix.as_deref(), &it.key).map_err(|_| bad())? {
-            Resolved::Attr(a) if a.orderable => {
-                if seen.iter().any(|s| s == a.column) {
-                    return Err(ApiError::invalid(format!(
-                        "`order_by` contains duplicate fields: {}",
-                        it.key
-                    )));
-                }
-                seen.push(a.column.to_string());
-                format!("{}.{}", t.table, a.column)
-            }
-            Resolved::Kv(kv) if kv.orderable => {
-                if seen.contains(&ident) {
-                    return Err(ApiError::invalid(format!(
-                        "`order_by` contains duplicate fields: {ident}"
-                    )));
-                }
-                seen.push(ident.clone());
-                let mut sub = SqlBuf {
-                    dialect: buf.dialect,
-                    sql: String::new(),
-                    binds: std::mem::take(&mut buf.binds),
-                };
-                sub.push("(SELECT kv.")
-                    .push(kv.value_col)
-                    .push(" FROM ")
-                    .push(kv.table)
-                    .push(" kv WHERE ")
-                    .push(kv.join)
-                    .push(" AND kv.")
-                    .push(kv.key_col)
-                    .push(" = ");
-                sub.bind(Bind::Text(it.key.clone()));
-                if let Some(latest) = kv.history {
-                    sub.push(" ORDER BY ").push(latest).push(" LIMIT 1");
-                }
-                sub.push(")");
-                buf.binds = sub.binds;
-                let e = sub.sql;
-                parts.push(format!("({e} IS NULL) ASC, {e} {dir}"));
-                continue;
-            }
-            _ => return Err(bad()),
-        };
-        parts.push(format!("({expr} IS NULL) ASC, {expr} {dir}"));
-    }
-    if items.is_empty() {
-        for (col, asc) in t.default_order {
-            seen.push(col.to_string());
-            parts.push(format!(
-                "{}.{} {}",
-                t.table,
-                col,
-                if *asc { "ASC" } else { "DESC" }
-            ));
-        }
-    }
-    for (col, asc) in t.always_order {
-        if !seen.iter().any(|s| s == col) {
-            parts.push(format!(
-                "{}.{} {}",
-                t.table,
-                col,
-                if *asc { "ASC" } else { "DESC" }
-            ));
-        }
-    }
-    buf.push(" ORDER BY ").push(&parts.join(", "));
     Ok(())
 }

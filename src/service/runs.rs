@@ -343,33 +343,87 @@ pub fn search(
     if exp_ids.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let mut buf = SqlBuf::new(st.db.dialect);
-    buf.push("SELECT runs.* FROM runs WHERE runs.experiment_id IN ")
-        .bind_list(exp_ids);
-    if let Some(stage) = v::lifecycle_filter("run_view_type", req.run_view_type.as_deref())? {
-        buf.push(" AND runs.lifecycle_stage = ")
-            .bind(Bind::Text(stage.into()));
-    }
-    visible.push(&mut buf, "runs.experiment_id", true);
-    if let Some(ws) = crate::workspace::current() {
-        buf.push(
-            " AND runs.experiment_id IN (SELECT experiment_id FROM experiments WHERE workspace = ",
-        )
-        .bind(Bind::Text(ws.to_string()))
-        .push(")");
-    }
-    search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
-    search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;
-    buf.push(&format!(" LIMIT {} OFFSET {}", max + 1, offset));
-    let mut runs_out = db_read!(st.db, |conn| {
-        let rows: Vec<RunRow> = load_dynamic!(conn, RunRow, buf)?;
+    // The runs the request may see that match its filter, with `select` (and room for joins).
+    let base = |select: &str| -> ApiResult<SqlBuf> {
+        let mut buf = SqlBuf::new(st.db.dialect);
+        buf.push(select)
+            .push(" FROM runs")
+            .mark_joins()
+            .push(" WHERE runs.experiment_id IN ")
+            .bind_list(exp_ids.clone());
+        if let Some(stage) = v::lifecycle_filter("run_view_type", req.run_view_type.as_deref())? {
+            buf.push(" AND runs.lifecycle_stage = ")
+                .bind(Bind::Text(stage.into()));
+        }
+        visible.push(&mut buf, "runs.experiment_id", true);
+        if let Some(ws) = crate::workspace::current() {
+            buf.push(
+                " AND runs.experiment_id IN (SELECT experiment_id FROM experiments WHERE workspace = ",
+            )
+            .bind(Bind::Text(ws.to_string()))
+            .push(")");
+        }
+        search::sql::push_where(&mut buf, &targets::RUNS, &filter)?;
+        Ok(buf)
+    };
+    let limit = max + 1;
+    let Some(kv) = search::sql::leading_key(&targets::RUNS, &order) else {
+        let mut buf = base("SELECT runs.*")?;
+        search::sql::push_order_by(&mut buf, &targets::RUNS, &order)?;
+        buf.push(&format!(" LIMIT {limit} OFFSET {offset}"));
+        let runs_out = db_read!(st.db, |conn| {
+            let rows: Vec<RunRow> = load_dynamic!(conn, RunRow, buf)?;
+            conn.load_runs(rows)?
+        });
+        return Ok(page_of(runs_out, max, offset));
+    };
+    // Led by a metric, param or tag: the runs that have it, read in its index's order (a page stops
+    // early instead of sorting every match), then, once those run out, the runs without it.
+    let key = order[0].key.as_str();
+    let group = |with: bool, limit: i64, offset: i64| -> ApiResult<SqlBuf> {
+        let mut buf = base("SELECT runs.*")?;
+        search::sql::push_group(&mut buf, kv, key, with);
+        search::sql::push_order_by_in_group(&mut buf, &targets::RUNS, &order, with)?;
+        buf.push(&format!(" LIMIT {limit} OFFSET {offset}"));
+        Ok(buf)
+    };
+    let with = group(true, limit, offset)?;
+    let runs_out = db_read!(st.db, |conn| {
+        let mut rows: Vec<RunRow> = load_dynamic!(conn, RunRow, with)?;
+        let got = rows.len() as i64;
+        if got < limit {
+            // How many runs have the key: all of them are before this page's end.
+            let before = if got == 0 && offset > 0 {
+                let mut count = base("SELECT CAST(count(*) AS BIGINT) AS n")?;
+                search::sql::push_group(&mut count, kv, key, true);
+                load_dynamic!(conn, Count, count)?
+                    .first()
+                    .map_or(0, |c| c.n)
+            } else {
+                offset + got
+            };
+            let without = group(false, limit - got, (offset - before).max(0))?;
+            rows.extend(load_dynamic!(conn, RunRow, without)?);
+        }
         conn.load_runs(rows)?
     });
+    Ok(page_of(runs_out, max, offset))
+}
+
+/// A row count.
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// A page of at most `max` runs (one more was asked for, to know whether another page follows).
+fn page_of(mut runs_out: Vec<Run>, max: i64, offset: i64) -> (Vec<Run>, Option<String>) {
     let next = if runs_out.len() as i64 > max {
         runs_out.truncate(max as usize);
         Some(search::encode_page_token(offset + max))
     } else {
         None
     };
-    Ok((runs_out, next))
+    (runs_out, next)
 }
