@@ -14,6 +14,7 @@ pub mod harvester;
 pub mod insert;
 pub mod models;
 pub mod schema;
+mod stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,7 @@ enum PoolKind {
 pub struct Db {
     pool: PoolKind,
     pub dialect: Dialect,
+    freshness: std::sync::Arc<stats::Freshness>,
 }
 
 /// A backend-store URI resolved to a concrete connection target.
@@ -166,6 +168,7 @@ impl Db {
                 let writer = Arc::new(writer);
                 spawn_checkpointer(pool.clone(), Arc::downgrade(&writer));
                 Ok(Db {
+                    freshness: Default::default(),
                     pool: PoolKind::Sqlite(pool, writer),
                     dialect: Dialect::Sqlite,
                 })
@@ -194,6 +197,7 @@ impl Db {
                 conn.run_pending_migrations(PG_MIGRATIONS)
                     .map_err(|e| format!("PostgreSQL migrations failed: {e}"))?;
                 Ok(Db {
+                    freshness: Default::default(),
                     pool: PoolKind::Postgres(pool),
                     dialect: Dialect::Postgres,
                 })

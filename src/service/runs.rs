@@ -103,6 +103,7 @@ pub fn create(st: &AppState, req: &CreateRun) -> ApiResult<Run> {
             .ok_or_else(|| ApiError::internal("run vanished after insert"))
     })?;
     tracing::debug!(run.id = %run_uuid, experiment.id = exp_id, "run created");
+    st.db.wrote_rows(1 + tag_rows.len());
     Ok(run)
 }
 
@@ -314,7 +315,10 @@ pub fn log_batch(st: &AppState, req: &LogBatch) -> ApiResult<()> {
             t.value.as_deref().unwrap_or(""),
         )?);
     }
-    write_batch(st, run_id, params, metrics, tag_rows)
+    let rows = params.len() + metrics.len() + tag_rows.len();
+    write_batch(st, run_id, params, metrics, tag_rows)?;
+    st.db.wrote_rows(rows);
+    Ok(())
 }
 
 pub fn search(

@@ -21,6 +21,7 @@ mod jobs;
 mod logged_models;
 mod metrics;
 mod openapi;
+mod pg_stats;
 mod registry;
 mod registry_versions;
 mod replicas;
