@@ -107,6 +107,8 @@ def server_url():
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{workdir}/compat.db"
     # HARVESTER_COMPAT_REPLICAS=2: that many processes on the one store, each request to the next in turn.
     replicas = int(os.environ.get("HARVESTER_COMPAT_REPLICAS") or "1")
+    # Where this pass's artifacts live: another replica on the same store must use the same place.
+    _SERVER["artifacts"] = os.environ.get("HARVESTER_COMPAT_ARTIFACTS") or os.path.join(workdir, "mlartifacts")
     procs = []
     try:
         for i in range(replicas):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ROOT, _free_port
+from conftest import _SERVER, ROOT, _free_port
 
 FIXTURES = ROOT / "tests" / "fixtures" / "evalai"
 TOKEN = "compat-evalai-token"
@@ -116,10 +116,13 @@ def bridge(tmp_path_factory):
     store = os.environ.get("HARVESTER_COMPAT_STORE_URI") or f"sqlite:///{workdir}/bridge.db"
     port = _free_port()
     args = [binary, "server", "--backend-store-uri", store, "--port", str(port), "--evalai-config", str(cfg)]
+    # Replicas of one database share its artifacts (either replica's workers may take the version's scan job,
+    # and must find its files); a database of its own gets artifacts of its own.
+    shared = bool(os.environ.get("HARVESTER_COMPAT_STORE_URI"))
     if os.environ.get("HARVESTER_COMPAT_ARTIFACTS"):
-        # Replicas of one database share its artifacts; a database of its own gets a prefix of its own.
-        shared = bool(os.environ.get("HARVESTER_COMPAT_STORE_URI"))
         args += ["--artifacts-destination", os.environ["HARVESTER_COMPAT_ARTIFACTS"] + ("" if shared else "-evalai")]
+    elif shared and _SERVER.get("artifacts"):
+        args += ["--artifacts-destination", _SERVER["artifacts"]]
     log = open(workdir / "server.log", "w")
     proc = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                             env=dict(os.environ, COMPAT_EVALAI_TOKEN=TOKEN, COMPAT_EVALAI_SECRET=SECRET))
