@@ -283,3 +283,10 @@ pub struct WebhookEventRow {
     pub entity: String,
     pub action: String,
 }
+
+/// A row count (`SELECT CAST(count(*) AS BIGINT) AS n …`).
+#[derive(Debug, QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}

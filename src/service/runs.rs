@@ -7,7 +7,7 @@ use super::run_data::{info, RunReader};
 use super::run_writes::{metric_row, RunWriter};
 use super::validation::{self as v, truncate, validate_key};
 use super::{now_ms, AppState};
-use crate::db::models::{MetricRow, ParamRow, RunRow, TagRow};
+use crate::db::models::{Count, MetricRow, ParamRow, RunRow, TagRow};
 use crate::db::schema::{runs, tags};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::search::{self, parse, targets, Bind, SqlBuf};
@@ -412,13 +412,6 @@ pub fn search(
         conn.load_runs(rows)?
     });
     Ok(page_of(runs_out, max, offset))
-}
-
-/// A row count.
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 /// A page of at most `max` runs (one more was asked for, to know whether another page follows).

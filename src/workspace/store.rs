@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DEFAULT;
+use crate::db::models::Count;
 use crate::db::schema::workspaces as ws;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -168,12 +169,6 @@ impl Deletion {
             ))),
         }
     }
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 pub fn delete(db: &Db, name: &str, mode: Deletion) -> ApiResult<()> {
