@@ -69,7 +69,12 @@ def start(upstreams):
         def log_message(self, *a):
             pass
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    class Server(ThreadingHTTPServer):
+        # socketserver's default listen backlog is 5: a burst of concurrent clients (the serving
+        # test sends 16 at once) overflows it and the kernel resets the connections it has no room for.
+        request_queue_size = 128
+
+    srv = Server(("127.0.0.1", 0), Forward)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{srv.server_address[1]}", counts, srv.shutdown
