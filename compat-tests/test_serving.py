@@ -446,17 +446,30 @@ def _own_server(tmp_path, *flags):
 
 
 def test_lru_eviction_and_idle_stop(tmp_path, models, server_url):
-    """A server of its own with one worker slot and a 2 s idle timeout, on the same registry."""
-    with _own_server(tmp_path, "--serving-max-workers", "1", "--serving-idle-timeout", "2") as url:
+    """A server of its own with one worker slot and a 2 s idle timeout, on the same registry; its
+    Prometheus metrics count each model's invocations by version and status, and its running workers."""
+    from test_prometheus import scrape, value
+
+    with _own_server(tmp_path, "--serving-max-workers", "1", "--serving-idle-timeout", "2",
+                     "--expose-prometheus", str(tmp_path / "prom")) as url:
         workers = lambda: [(w["name"], w["version"]) for w in requests.get(url + "/serving/workers.json", timeout=10).json()["workers"]]  # noqa: E731
         a, b = models["names"]["code"], models["names"]["alias"]
         body = {"dataframe_records": [{"x": 1.0, "name": "z"}]}
         assert requests.post(f"{url}/serving/{a}/1/invocations", json=body, timeout=120).status_code == 200
         assert workers() == [(a, "1")]
         assert requests.post(f"{url}/serving/{b}/2/invocations", json=body, timeout=120).status_code == 200
+        assert requests.post(f"{url}/serving/{b}/2/invocations", json={"nope": 1}, timeout=120).status_code == 400
         assert workers() == [(b, "2")]  # the least recently used one was stopped
+        m = scrape(url)
+        latency = "harvester_serving_request_duration_seconds"
+        count = lambda **k: sum(s.value for s in m[latency].samples  # noqa: E731
+                                if s.name.endswith("_count") and all(s.labels.get(x) == y for x, y in k.items()))
+        assert count(model=a, version="1", status="200") == 1
+        assert count(model=b, version="2", status="200") == 1 and count(model=b, version="2", status="400") == 1
+        assert value(m, "harvester_serving_workers", model=b) == 1 and value(m, "harvester_serving_workers", model=a) == 0
         time.sleep(4)
         assert workers() == []  # idle past --serving-idle-timeout
+        assert value(scrape(url), "harvester_serving_workers", model=b) == 0
 
 
 def test_virtualenv_env_manager_builds_the_models_own_environment(tmp_path, models, server_url):

@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{JobLabels, KindLabels, LatencyLabels, RouteLabels, StatusLabels};
+use super::{JobLabels, KindLabels, LatencyLabels, ModelLabels, RouteLabels, StatusLabels};
 use crate::error::{ApiError, ApiResult};
 use crate::service::AppState;
 
@@ -108,6 +108,14 @@ fn refresh(st: &AppState) -> ApiResult<()> {
         m.job_lag
             .get_or_create(&KindLabels { kind: l.a })
             .set((now - l.n).max(0) / 1000);
+    }
+    m.serving_workers.clear();
+    if let Some(serving) = &st.serving {
+        for w in serving.pool.running() {
+            m.serving_workers
+                .get_or_create(&ModelLabels { model: w.key.0 })
+                .inc();
+        }
     }
     m.scans.clear();
     for s in scans {

@@ -2,7 +2,8 @@
 //! `/metrics` in the text format: requests by route template and status with their latency, requests in
 //! flight, the database pool, SQLite group commits, artifact bytes, and the background work (jobs by kind
 //! and state, scans by status) read from the database at scrape time, so every replica reports the same
-//! queue. Instruments live in one process-wide registry; when metrics are off, recording is a no-op.
+//! queue, and each served model's invocations (latency by version and status) and running workers.
+//! Instruments live in one process-wide registry; when metrics are off, recording is a no-op.
 
 pub mod http;
 
@@ -49,6 +50,18 @@ pub struct StatusLabels {
     pub status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServedLabels {
+    pub model: String,
+    pub version: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    pub model: String,
+}
+
 /// Every instrument.
 pub struct Metrics {
     pub requests: Family<RouteLabels, Counter>,
@@ -62,6 +75,8 @@ pub struct Metrics {
     pub jobs: Family<JobLabels, Gauge>,
     pub job_lag: Family<KindLabels, Gauge>,
     pub scans: Family<StatusLabels, Gauge>,
+    pub serving_latency: Family<ServedLabels, Histogram>,
+    pub serving_workers: Family<ModelLabels, Gauge>,
     registry: Registry,
 }
 
@@ -148,6 +163,20 @@ impl Metrics {
             "Model versions by the status of their latest scan",
             scans.clone(),
         );
+        let serving_latency = Family::<ServedLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        registry.register(
+            "serving_request_duration_seconds",
+            "Time to answer an invocation of a served model, by model, version and status",
+            serving_latency.clone(),
+        );
+        let serving_workers = Family::<ModelLabels, Gauge>::default();
+        registry.register(
+            "serving_workers",
+            "Worker processes running a served model's versions, by model (this replica's)",
+            serving_workers.clone(),
+        );
         Metrics {
             requests,
             latency,
@@ -160,6 +189,8 @@ impl Metrics {
             jobs,
             job_lag,
             scans,
+            serving_latency,
+            serving_workers,
             registry,
         }
     }
@@ -193,5 +224,18 @@ pub fn group_commit(writes: usize) {
 pub fn pool_wait(secs: f64) {
     if let Some(m) = get() {
         m.pool_wait.observe(secs);
+    }
+}
+
+/// Record one invocation of a served version (a no-op with metrics off).
+pub fn served(model: &str, version: &str, status: u16, secs: f64) {
+    if let Some(m) = get() {
+        m.serving_latency
+            .get_or_create(&ServedLabels {
+                model: model.to_string(),
+                version: version.to_string(),
+                status,
+            })
+            .observe(secs);
     }
 }

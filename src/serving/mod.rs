@@ -176,8 +176,30 @@ impl Serving {
         Ok(())
     }
 
-    /// Answer one invocation of a gated version.
+    /// Answer one invocation of a gated version, and count it in the model's serving metrics.
     pub async fn invoke(
+        &self,
+        st: &AppState,
+        mv: &ModelVersion,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> ApiResult<Reply> {
+        let started = std::time::Instant::now();
+        let answer = self.answer(st, mv, content_type, body).await;
+        let status = match &answer {
+            Ok(r) => r.status,
+            Err(e) => e.status.unwrap_or_else(|| e.code.status()).as_u16(),
+        };
+        crate::monitoring::served(
+            &mv.name,
+            &mv.version,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+        answer
+    }
+
+    async fn answer(
         &self,
         st: &AppState,
         mv: &ModelVersion,
