@@ -79,12 +79,16 @@ use Target::*;
 
 /// The rule for `method` on `path` (the static prefix already removed).
 pub fn rule(method: &str, path: &str) -> Rule {
-    // `/metrics`: counts by route template, for a scraper without credentials (no names, no ids).
-    if matches!(path, "/health" | "/version" | "/favicon.ico" | "/metrics")
+    if matches!(path, "/health" | "/version" | "/favicon.ico")
         || path.starts_with("/static-files/")
         || path.starts_with("/static/")
     {
         return Public;
+    }
+    // `/metrics` names served models in its serving instruments: any authenticated user, as stock's
+    // exporter behind basic-auth (a scraper logs in with basic credentials).
+    if path == "/metrics" {
+        return Authenticated;
     }
     // EvalAI's receivers authenticate with their own HMAC or URL token.
     if method == "POST"
@@ -293,7 +297,7 @@ mod tests {
     #[test]
     fn table() {
         assert_eq!(rule("GET", "/health"), Public);
-        assert_eq!(rule("GET", "/metrics"), Public);
+        assert_eq!(rule("GET", "/metrics"), Authenticated);
         assert_eq!(rule("GET", "/static-files/main.js"), Public);
         assert_eq!(rule("POST", "/api/2.0/mlflow/users/create"), CreateUser);
         assert_eq!(rule("POST", "/api/2.0/mlflow/users/create-ui"), CreateUser);

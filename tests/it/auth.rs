@@ -498,6 +498,17 @@ async fn every_route_answers_as_its_level_allows(b: Backend) {
             }
         }
     }
+    // `/metrics` (not in the spec: no OpenAPI operation) names served models: credentials needed.
+    let (status, _) = t.send(TestRequest::get().uri("/metrics")).await;
+    assert_eq!(status, 401, "anonymous /metrics");
+    let (status, answer) = t
+        .send(
+            TestRequest::get()
+                .uri("/metrics")
+                .insert_header(("Authorization", basic("none"))),
+        )
+        .await;
+    assert!(status != 401 && status != 403, "{status} {answer}");
 }
 
 backend_tests!(every_route_answers_as_its_level_allows);
