@@ -118,13 +118,29 @@ impl Ctx {
         extra: &[String],
         env: &[(String, String)],
     ) -> Result<(Server, Duration), String> {
+        self.start_on(backend, kind, tag, None, extra, env)
+    }
+
+    /// As [`Ctx::start_with`], on `store` when given (another server's, so that two compare on the same data).
+    pub fn start_on(
+        &mut self,
+        backend: &str,
+        kind: Kind,
+        tag: &str,
+        store: Option<&str>,
+        extra: &[String],
+        env: &[(String, String)],
+    ) -> Result<(Server, Duration), String> {
         let dir = std::env::current_dir()
             .map_err(|e| e.to_string())?
             .join(&self.args.workdir)
             .join(format!("{backend}-{}-{tag}", kind.name()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let store = self.store(backend, &dir)?;
+        let store = match store {
+            Some(s) => s.to_string(),
+            None => self.store(backend, &dir)?,
+        };
         let port = self.next_port();
         let program = match kind {
             Kind::Stock => self.args.mlflow.clone(),
