@@ -45,6 +45,16 @@ pub fn free_port() -> u16 {
 /// The binary on a fresh store, with `workers` HTTP workers (each worker has its own blocking pool of 512
 /// threads, so the stall below needs more uploads than 512 × workers).
 pub async fn start(b: Backend, workers: u32) -> Option<Server> {
+    start_with(b, workers, &[], &[]).await
+}
+
+/// As [`start`], with extra flags and environment.
+pub async fn start_with(
+    b: Backend,
+    workers: u32,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Option<Server> {
     let (uri, guard) = fresh_store(b)?;
     let artifacts = tempfile::tempdir().expect("tempdir");
     let port = free_port();
@@ -57,6 +67,8 @@ pub async fn start(b: Backend, workers: u32) -> Option<Server> {
         .args(["--workers", &workers.to_string()])
         .arg("--artifacts-destination")
         .arg(artifacts.path())
+        .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -178,7 +178,63 @@ async fn stalled_uploads_leave_the_server_answering(b: Backend) {
     s.answers_promptly("after the stall").await;
 }
 
+/// With auth on, the gate reads a JSON body before any handler (to see which run or model it names): a
+/// client that stalls mid-body gets the body timeout's 400, as it does with auth off, instead of being
+/// waited for as long as it keeps the socket open.
+async fn a_stalled_json_body_is_answered_with_auth_on(b: Backend) {
+    let password = "stall-admin-password";
+    let env = [
+        ("MLFLOW_AUTH_ADMIN_PASSWORD", password),
+        ("MLFLOW_FLASK_SERVER_SECRET_KEY", "stall-key"),
+        ("HARVESTER_BODY_IDLE_TIMEOUT_SECS", "1"),
+    ];
+    let Some(s) = crate::binary::start_with(b, 2, &["--app-name", "basic-auth"], &env).await else {
+        return;
+    };
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(8)))
+        .expect("timeout");
+    let head = format!(
+        "POST /api/2.0/mlflow/runs/log-metric HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        s.port,
+        crate::common::basic_auth("admin", password)
+    );
+    c.write_all(head.as_bytes()).expect("head");
+    c.write_all(br#"{"run_id": "#)
+        .expect("a little of the body");
+    let t0 = Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let n = std::io::Read::read(&mut c, &mut answer).expect("an answer before the read timeout");
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.contains("Request body not received within 1 s"),
+        "{text}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+    s.answers_promptly_as("admin", password, "after the stall")
+        .await;
+}
+
+impl Server {
+    /// [`Server::answers_promptly`] with basic credentials (the server has auth on).
+    async fn answers_promptly_as(&self, user: &str, password: &str, what: &str) {
+        let r = reqwest::Client::new()
+            .get(self.url("/api/2.0/mlflow/experiments/get?experiment_id=0"))
+            .header("Authorization", crate::common::basic_auth(user, password))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        assert!(
+            matches!(r.as_ref().map(|r| r.status().as_u16()), Ok(200)),
+            "{what}: {r:?}"
+        );
+    }
+}
+
 backend_tests!(
     abandoned_searches_leave_the_server_answering,
     stalled_uploads_leave_the_server_answering,
+    a_stalled_json_body_is_answered_with_auth_on,
 );
