@@ -43,7 +43,7 @@ pub async fn slack(
     st: State,
     name: web::Path<String>,
     q: web::Query<SlackQuery>,
-    body: web::Bytes,
+    super::extract::Raw(body): super::extract::Raw,
 ) -> ApiResult<HttpResponse> {
     let inst = installation(&st, &name)?;
     if let Some(expected) = inst.cfg.slack_token() {
@@ -88,7 +88,7 @@ pub async fn webhook(
     st: State,
     req: HttpRequest,
     name: web::Path<String>,
-    body: web::Bytes,
+    super::extract::Raw(body): super::extract::Raw,
 ) -> ApiResult<HttpResponse> {
     let inst = installation(&st, &name)?;
     let header = |h: &str| req.headers().get(h).and_then(|v| v.to_str().ok());

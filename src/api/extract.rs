@@ -241,9 +241,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             });
         }
         let body = Bytes::from_request(req, payload);
-        let limit = req
-            .app_data::<actix_web::web::Data<crate::service::AppState>>()
-            .map_or(60, |s| s.config.body_idle_timeout_secs.max(1));
+        let limit = idle_limit(req);
         Box::pin(async move {
             if needs_json && !ct_ok {
                 return Err(ApiError::invalid(
@@ -260,6 +258,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             parse_body(&bytes).map(Body)
         })
     }
+}
+
+/// A raw request body, read under the same idle limit as [`Body`] (for the handlers that verify or
+/// forward bytes as they came: the EvalAI receivers, which answer without credentials). Read errors keep
+/// actix's own answers (413 for a body over the limit); a stalled body gets the 400 `Body` gives.
+pub struct Raw(pub Bytes);
+
+impl FromRequest for Raw {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Bytes::from_request(req, payload);
+        let limit = idle_limit(req);
+        Box::pin(async move {
+            match tokio::time::timeout(std::time::Duration::from_secs(limit), body).await {
+                Ok(read) => read.map(Raw),
+                Err(_) => Err(ApiError::invalid(format!(
+                    "Request body not received within {limit} s"
+                ))
+                .into()),
+            }
+        })
+    }
+}
+
+/// `HARVESTER_BODY_IDLE_TIMEOUT_SECS`, at least 1.
+fn idle_limit(req: &HttpRequest) -> u64 {
+    req.app_data::<actix_web::web::Data<crate::service::AppState>>()
+        .map_or(60, |s| s.config.body_idle_timeout_secs.max(1))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {

@@ -191,18 +191,41 @@ async fn a_stalled_json_body_is_answered_with_auth_on(b: Backend) {
     let Some(s) = crate::binary::start_with(b, 2, &["--app-name", "basic-auth"], &env).await else {
         return;
     };
-    let mut c = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(8)))
-        .expect("timeout");
     let head = format!(
         "POST /api/2.0/mlflow/runs/log-metric HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\n\
          Content-Type: application/json\r\nContent-Length: 200\r\n\r\n",
         s.port,
         crate::common::basic_auth("admin", password)
     );
+    stalled_body_is_refused(s.port, &head, br#"{"run_id": "#);
+    s.answers_promptly_as("admin", password, "after the stall")
+        .await;
+}
+
+/// The EvalAI receivers take their body raw (to check its HMAC) and answer without credentials: a
+/// client stalling mid-body gets the body timeout's 400 there too.
+async fn a_stalled_webhook_body_is_answered(b: Backend) {
+    let env = [("HARVESTER_BODY_IDLE_TIMEOUT_SECS", "1")];
+    let Some(s) = crate::binary::start_with(b, 2, &[], &env).await else {
+        return;
+    };
+    let head = format!(
+        "POST /api/harvester/v1/evalai/any/webhook HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        s.port
+    );
+    stalled_body_is_refused(s.port, &head, br#"{"submission": "#);
+    s.answers_promptly("after the stalled webhook").await;
+}
+
+/// Send `head` and the start of a body, then stall: the answer must be the body timeout's 400 (the
+/// server runs with a 1 s limit), well before 6 s.
+fn stalled_body_is_refused(port: u16, head: &str, start: &[u8]) {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(8)))
+        .expect("timeout");
     c.write_all(head.as_bytes()).expect("head");
-    c.write_all(br#"{"run_id": "#)
-        .expect("a little of the body");
+    c.write_all(start).expect("a little of the body");
     let t0 = Instant::now();
     let mut answer = vec![0u8; 4096];
     let n = std::io::Read::read(&mut c, &mut answer).expect("an answer before the read timeout");
@@ -213,8 +236,6 @@ async fn a_stalled_json_body_is_answered_with_auth_on(b: Backend) {
         "{text}"
     );
     assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
-    s.answers_promptly_as("admin", password, "after the stall")
-        .await;
 }
 
 impl Server {
@@ -237,4 +258,5 @@ backend_tests!(
     abandoned_searches_leave_the_server_answering,
     stalled_uploads_leave_the_server_answering,
     a_stalled_json_body_is_answered_with_auth_on,
+    a_stalled_webhook_body_is_answered,
 );
