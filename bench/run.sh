@@ -33,12 +33,15 @@ if [ -n "$QUICK" ]; then
   exit 0
 fi
 cargo build --release --bins --locked
-target/release/harvester-bench --backends "$BACKENDS" --harvester target/release/harvester "$@" | tee bench/results/latest.md
+# A partial run (`--only …`) writes partial.{md,json}, never the full table's latest.{md,json}.
+md=bench/results/latest.md
+for a in "$@"; do case "$a" in --only*) md=bench/results/partial.md ;; esac; done
+target/release/harvester-bench --backends "$BACKENDS" --harvester target/release/harvester "$@" | tee "$md"
 .venv-bench/bin/python bench/scan_bench.py --harvester target/release/harvester --n 200 --out bench/results/scan.json \
-  | tee -a bench/results/latest.md
+  | tee -a "$md"
 # W10, serving against `mlflow models serve` (wrk drives both; Debian's wrk package).
 command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq wrk >/dev/null; }
 # MLSERVER=/path/to/mlserver (MLServer 1.7.1 + mlserver-mlflow 1.7.1 + uvloop<0.22 in a venv of its own) adds it.
 .venv-bench/bin/python bench/serving_bench.py --harvester target/release/harvester --out bench/results/serving.json \
   ${MLSERVER:+--mlserver "$MLSERVER"} \
-  | tee -a bench/results/latest.md
+  | tee -a "$md"

@@ -34,9 +34,10 @@ pub struct Args {
     /// Scratch directory for data directories and logs.
     #[arg(long, default_value = "bench/results/work")]
     pub workdir: PathBuf,
-    /// JSON results file.
-    #[arg(long, default_value = "bench/results/latest.json")]
-    pub out: PathBuf,
+    /// JSON results file; by default `bench/results/latest.json` for a full run and
+    /// `bench/results/partial.json` with `--only` (so a partial run never replaces the full table's data).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Run only these workloads (e.g. `--only W1,W4`); all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,

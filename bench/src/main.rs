@@ -92,14 +92,21 @@ async fn main() -> ExitCode {
     }
     let checks_failed = rows.iter().any(|r| !r.not_yet && r.check != "ok");
     let json = serde_json::json!({"quick": ctx.args.quick, "reps": ctx.sizes_reps(), "sizes": format!("{:?}", ctx.sizes), "notes": notes, "rows": rows, "markdown": table});
-    if let Some(dir) = ctx.args.out.parent() {
+    let out = ctx.args.out.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from(if ctx.args.only.is_empty() {
+            "bench/results/latest.json"
+        } else {
+            "bench/results/partial.json"
+        })
+    });
+    if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     if let Err(e) = std::fs::write(
-        &ctx.args.out,
+        &out,
         serde_json::to_string_pretty(&json).unwrap_or_default(),
     ) {
-        eprintln!("cannot write {}: {e}", ctx.args.out.display());
+        eprintln!("cannot write {}: {e}", out.display());
     }
     if failed || checks_failed {
         eprintln!("benchmark checks failed");
