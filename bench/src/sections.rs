@@ -75,13 +75,7 @@ pub async fn run_backend(
     if ctx.wants("W8") {
         crate::w8::rows(ctx, backend, rows).await?;
     }
-    if ctx.wants("W11")
-        || ctx
-            .args
-            .only
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case("W11-W2"))
-    {
+    if ctx.wants("W11") || ctx.wants("W11-W2") {
         crate::w11::rows(ctx, backend, rows).await?;
     }
     let c = load::client();

@@ -249,11 +249,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 ));
             }
             // A JSON body is small; one that has not arrived within the body timeout is a stalled client.
-            let bytes = tokio::time::timeout(std::time::Duration::from_secs(limit), body)
-                .await
-                .map_err(|_| {
-                    ApiError::invalid(format!("Request body not received within {limit} s"))
-                })?
+            let bytes = within(limit, body)
+                .await?
                 .map_err(|e| ApiError::invalid(format!("Could not read the request body: {e}")))?;
             parse_body(&bytes).map(Body)
         })
@@ -272,22 +269,23 @@ impl FromRequest for Raw {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = Bytes::from_request(req, payload);
         let limit = idle_limit(req);
-        Box::pin(async move {
-            match tokio::time::timeout(std::time::Duration::from_secs(limit), body).await {
-                Ok(read) => read.map(Raw),
-                Err(_) => Err(ApiError::invalid(format!(
-                    "Request body not received within {limit} s"
-                ))
-                .into()),
-            }
-        })
+        Box::pin(async move { Ok(Raw(within(limit, body).await??)) })
     }
 }
 
-/// `HARVESTER_BODY_IDLE_TIMEOUT_SECS`, at least 1.
+/// `HARVESTER_BODY_IDLE_TIMEOUT_SECS` of the request's app (60 s without one).
 fn idle_limit(req: &HttpRequest) -> u64 {
     req.app_data::<actix_web::web::Data<crate::service::AppState>>()
-        .map_or(60, |s| s.config.body_idle_timeout_secs.max(1))
+        .map_or(60, |s| s.config.body_idle_timeout_secs)
+}
+
+/// `read` (a request body being read), given up after `secs` (at least 1) with the 400 a stalled client
+/// gets, wherever a body is read: [`Body`], [`Raw`] and the auth gate.
+pub async fn within<F: std::future::Future>(secs: u64, read: F) -> Result<F::Output, ApiError> {
+    let secs = secs.max(1);
+    tokio::time::timeout(std::time::Duration::from_secs(secs), read)
+        .await
+        .map_err(|_| ApiError::invalid(format!("Request body not received within {secs} s")))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {

@@ -194,16 +194,11 @@ pub async fn gate(
         {
             // The same idle limit the handlers' body extractor has: a client that stalls mid-body is
             // answered, not waited for (the gate reads the body before any handler does).
-            let limit = st.config.body_idle_timeout_secs.max(1);
-            let body = req.extract::<web::Bytes>();
-            match tokio::time::timeout(std::time::Duration::from_secs(limit), body).await {
+            let limit = st.config.body_idle_timeout_secs;
+            match crate::api::extract::within(limit, req.extract::<web::Bytes>()).await {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => return Ok(req.error_response(e)),
-                Err(_) => {
-                    return Ok(req.error_response(ApiError::invalid(format!(
-                        "Request body not received within {limit} s"
-                    ))))
-                }
+                Err(e) => return Ok(req.error_response(e)),
             }
         } else {
             web::Bytes::new()

@@ -188,7 +188,7 @@ impl Serving {
         let answer = self.answer(st, mv, content_type, body).await;
         let status = match &answer {
             Ok(r) => r.status,
-            Err(e) => e.status.unwrap_or_else(|| e.code.status()).as_u16(),
+            Err(e) => actix_web::ResponseError::status_code(e).as_u16(),
         };
         crate::monitoring::served(
             &mv.name,
